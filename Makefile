@@ -1,0 +1,45 @@
+# altlens — the two commands are `make run` and `make test`; see README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export HOST PORT
+
+.PHONY: run test test-deps browsers node eval bench model loadtest clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+## run: set everything up, then serve the bundled model on $(HOST):$(PORT) with SQLite
+run: $(STAMP)
+	$(PY) -m backend.serve
+
+## test: install what the tests need (browsers, npm packages), then run the whole suite
+test: $(STAMP) test-deps
+	$(PY) -m pytest
+
+test-deps: browsers node
+
+# Debian's Chromium (Playwright cannot download browsers here) and Java for METEOR.
+browsers:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "please install:$$missing (apt-get, as root)"; exit 1; fi; \
+	fi
+
+node: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules var
