@@ -1,0 +1,35 @@
+"""OCR reads real text with rapidocr's bundled models, and skips what cannot hold text."""
+from PIL import Image, ImageDraw, ImageFont
+
+from backend.ocr import OcrReader, likely_has_text
+
+
+def text_image(text="Add to cart"):
+    img = Image.new("RGB", (170, 40), "white")
+    ImageDraw.Draw(img).text((8, 8), text, fill="black", font=ImageFont.load_default(size=20))
+    return img
+
+
+def test_reads_text_and_caches_it():
+    reader = OcrReader(enabled=True, timeout_s=30)
+    assert reader.read(text_image()) == "Add to cart"
+    assert reader.read(text_image()) == "Add to cart"
+    assert reader.stats["read"] == 1 and reader.stats["cached"] == 1
+
+
+def test_skips_spacers_and_flat_images_without_running_ocr():
+    reader = OcrReader(enabled=True)
+    assert reader.read(Image.new("RGB", (1, 1))) == ""
+    assert reader.read(Image.new("RGB", (300, 200), (200, 30, 30))) == ""
+    assert reader.stats["skipped"] == 2 and reader.stats["read"] == 0
+    assert likely_has_text(text_image())
+
+
+def test_disabled_reader_reads_nothing():
+    assert OcrReader(enabled=False).read(text_image()) == ""
+
+
+def test_a_read_past_its_budget_is_abandoned():
+    reader = OcrReader(enabled=True, timeout_s=0.001)
+    assert reader.read(text_image("Slow text here")) == ""
+    assert reader.stats["timed_out"] == 1
