@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: run test test-deps browsers node eval bench model loadtest clean
+.PHONY: run test test-deps system-packages node eval bench model loadtest clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,17 @@ run: $(STAMP)
 test: $(STAMP) test-deps
 	$(PY) -m pytest
 
-test-deps: browsers node
+test-deps: system-packages node
 
-# Debian's Chromium (Playwright cannot download browsers here) and Java for METEOR.
-browsers:
+# Debian packages: Chromium and Firefox ESR (Playwright/Puppeteer cannot download
+# browsers here), Java for METEOR, and the fonts the corpus generator draws with.
+system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v firefox-esr >/dev/null || missing="$$missing firefox-esr"; \
 	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
+	for p in fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 fonts-noto-color-emoji; do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "please install:$$missing (apt-get, as root)"; exit 1; fi; \

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 MIN_SIDE = 8          # smaller than this cannot hold legible text
 MIN_CONTRAST = 12.0   # grey-level standard deviation below this: spacer, gradient, flat colour
 MIN_SCORE = 0.6       # recognitions rapidocr itself doubts are dropped
-PAD = 16              # detection misses text that touches the border (DESIGN.md §5)
+PAD = 20              # detection misses text that touches the border (DESIGN.md §5)
 MAX_SIDE = 960
 
 

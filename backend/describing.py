@@ -1,0 +1,193 @@
+"""The describe flow: parse and validate every item, then cache → OCR → model → store → answer.
+
+Every item is validated before any work is done, so one bad item fails the whole
+request with its index (docs/api.md). The database is an aid, not a
+dependency: when it is down, descriptions are still made and answered, only not
+cached or stored.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
+
+from backend import storage
+from backend.auth import Caller
+from backend.config import Config
+from backend.context_builder import build_context
+from backend.errors import ApiError
+from backend.images import DecodedImage, decode_base64, decode_image
+from backend.modelinput import PageContext
+from backend.models import Generation, new_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Item:
+    image: DecodedImage
+    context: PageContext
+    context_sha256: str
+
+
+def parse_json_body(request: Request) -> Any:
+    """The request's JSON, refusing other content types (415) and malformed or too-deep JSON (400)."""
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send application/json")
+    try:
+        return json.loads(request.get_data(cache=False))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise ApiError(400, "invalid_json", "the body is not valid UTF-8 JSON") from None
+
+
+def _context(entry: dict[str, Any], config: Config) -> PageContext:
+    context, html, image_id = entry.get("context"), entry.get("html"), entry.get("image_id")
+    if context is not None:
+        if not isinstance(context, dict):
+            raise ApiError(400, "invalid_shape", "'context' must be an object")
+        return PageContext.from_mapping(context)
+    if html is not None:
+        if not isinstance(html, str):
+            raise ApiError(400, "invalid_shape", "'html' must be a string")
+        if len(html) > config.max_html_chars:
+            raise ApiError(413, "html_too_large", f"'html' longer than {config.max_html_chars} characters")
+        if image_id is not None and not isinstance(image_id, str):
+            raise ApiError(400, "invalid_shape", "'image_id' must be a string")
+        return build_context(html, image_id)
+    return PageContext()
+
+
+def _item(data: bytes, entry: dict[str, Any], config: Config) -> Item:
+    context = _context(entry, config)
+    decoded = decode_image(data, config.max_image_bytes, config.max_image_pixels)
+    return Item(decoded, context, storage.context_hash(context))
+
+
+def _check_batch(entries: Any, config: Config) -> list:
+    if not isinstance(entries, list) or not entries:
+        raise ApiError(400, "invalid_shape", "'images' must be a non-empty list")
+    if len(entries) > config.max_batch:
+        raise ApiError(413, "batch_too_large", f"at most {config.max_batch} images per request")
+    return entries
+
+
+def items_from_json(body: Any, config: Config) -> list[Item]:
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_shape", "the body must be a JSON object with 'images'")
+    items = []
+    for index, entry in enumerate(_check_batch(body.get("images"), config)):
+        try:
+            if not isinstance(entry, dict):
+                raise ApiError(400, "invalid_shape", "each item must be an object")
+            data = decode_base64(entry.get("image"), config.max_image_bytes)
+            items.append(_item(data, entry, config))
+        except ApiError as exc:
+            raise exc.with_index(index)
+    return items
+
+
+def items_from_multipart(request: Request, config: Config) -> list[Item]:
+    files = _check_batch(request.files.getlist("image"), config)
+    raw_items = request.form.get("items")
+    entries: Any = [{} for _ in files]
+    if raw_items is not None:
+        try:
+            entries = json.loads(raw_items)
+        except (ValueError, RecursionError):
+            raise ApiError(400, "invalid_json", "'items' is not valid JSON") from None
+        if not isinstance(entries, list) or len(entries) != len(files):
+            raise ApiError(400, "invalid_shape", "'items' must be a list with one entry per image file")
+    items = []
+    for index, (upload, entry) in enumerate(zip(files, entries)):
+        try:
+            if not isinstance(entry, dict):
+                raise ApiError(400, "invalid_shape", "each item must be an object")
+            if (upload.mimetype or "").startswith("image/svg") or upload.mimetype in ("text/xml", "application/xml"):
+                raise ApiError(415, "unsupported_image_type", "SVG and XML images are not accepted")
+            data = upload.stream.read(config.max_image_bytes + 1)
+            items.append(_item(data, entry, config))
+        except ApiError as exc:
+            raise exc.with_index(index)
+    return items
+
+
+def _result(generation: Generation, cached: bool) -> dict[str, Any]:
+    return {
+        "generation_id": generation.id,
+        "description": generation.description,
+        "decorative": bool(generation.decorative),
+        "confidence": round(float(generation.confidence), 4),
+        "low_confidence": bool(generation.low_confidence),
+        "ocr_text": generation.ocr_text,
+        "model_version": generation.model_version,
+        "candidates": list(generation.candidates or []),
+        "cached": cached,
+    }
+
+
+class Describer:
+    """Runs the flow for one request with one engine (taken once, so a model swap mid-request is harmless)."""
+
+    def __init__(self, engine: Any, ocr: Any, session: Session, caller: Caller, models_dir: str):
+        self.engine, self.ocr, self.session, self.caller = engine, ocr, session, caller
+        self.models_dir = models_dir
+        self.db_ok = True
+
+    def _db(self, action, default=None):
+        """Run a storage step; on a database outage note it, and go on without storage."""
+        if not self.db_ok:
+            return default
+        try:
+            return action()
+        except (OperationalError, InterfaceError) as exc:
+            log.warning("database unavailable during describe (%s); answering without storing", exc.__class__.__name__)
+            self.db_ok = False
+            try:
+                self.session.rollback()
+            except Exception:
+                pass
+            return default
+
+    def describe(self, items: list[Item]) -> tuple[list[dict[str, Any]], int]:
+        """Results in request order, and how many came from the cache."""
+        version = self.engine.version
+        results: dict[tuple[str, str], dict[str, Any]] = {}
+        misses: dict[tuple[str, str], Item] = {}
+        for item in items:
+            key = (item.image.sha256, item.context_sha256)
+            if key in results or key in misses:
+                continue
+            hit = self._db(lambda: storage.cached_generation(self.session, key[0], key[1], version))
+            if hit is not None:
+                results[key] = _result(hit, cached=True)
+            else:
+                misses[key] = item
+        cached = len(results)
+        if misses:
+            todo = list(misses.items())
+            ocr_texts = [self.ocr.read(item.image.image) for _, item in todo]
+            answers = self.engine.describe([i.image.image for _, i in todo], [i.context for _, i in todo], ocr_texts)
+            generations = []
+            for (key, item), answer, ocr_text in zip(todo, answers, ocr_texts):
+                generation = Generation(
+                    id=new_id(), description=answer.description, decorative=bool(answer.decorative),
+                    confidence=float(answer.confidence), low_confidence=bool(answer.low_confidence),
+                    ocr_text=ocr_text, candidates=[str(c) for c in answer.candidates], model_version=version,
+                    client_id=self.caller.id)
+                generations.append((key, item, generation))
+                results[key] = _result(generation, cached=False)
+            self._db(lambda: self._store(generations))
+        return [results[(i.image.sha256, i.context_sha256)] for i in items], cached
+
+    def _store(self, generations) -> None:
+        storage.note_model_version(self.session, self.engine.version, f"{self.models_dir}/{self.engine.version}")
+        for _key, item, generation in generations:
+            generation.image_id = storage.image_id(self.session, item.image)
+            generation.context_id = storage.context_id(self.session, item.context, item.context_sha256)
+            self.session.add(generation)
+        self.session.commit()

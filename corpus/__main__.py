@@ -1,0 +1,28 @@
+"""``python -m corpus --out DIR --seed 0 --size N``: generate the corpus (see corpus/README.md)."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from corpus.config import CorpusConfig
+from corpus.generate import generate
+
+
+def main(argv: list[str] | None = None) -> None:
+    defaults = CorpusConfig()
+    parser = argparse.ArgumentParser(prog="python -m corpus", description=__doc__)
+    parser.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--size", type=int, default=defaults.size, help="examples over all splits")
+    parser.add_argument("--noise-share", type=float, default=defaults.noise_share,
+                        help="share of each split whose SFT target carries a real-world defect")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    config = CorpusConfig(seed=args.seed, size=args.size, noise_share=args.noise_share)
+    manifest = generate(config, args.out, progress=not args.quiet)
+    print(json.dumps({s: v["examples"] for s, v in manifest["splits"].items()}))
+
+
+if __name__ == "__main__":
+    main()

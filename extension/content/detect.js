@@ -1,0 +1,182 @@
+/*
+ * Which elements lack a text alternative, and which of those are tiny or
+ * hidden enough to settle locally. Pure functions of the DOM; no state.
+ *
+ * An author's real alt is never overridden. alt="" is the author saying
+ * "decorative" and is respected, except when the image is the only content of
+ * a link or button, where it leaves the control without a name.
+ */
+(function () {
+  "use strict";
+  const ns = (globalThis.altlens = globalThis.altlens || {});
+  if (ns.detect) return;
+
+  const PLACEHOLDER = new Set([
+    "image", "img", "images", "photo", "photograph", "picture", "pic", "graphic", "icon", "logo",
+    "untitled", "placeholder", "alt", "alt text", "alttext", "spacer", "blank", "null", "undefined",
+    "none", "thumbnail", "thumb", "banner", "screenshot", "figure", "image description",
+  ]);
+  const FILE_NAME = /^[^\s/\\]{1,200}\.(png|jpe?g|gif|webp|avif|svg|bmp|ico|tiff?|heic)$/i;
+  const CAMERA_NAME = /^(img|dsc|dscn|dcim|pxl|screenshot|screen shot|image|photo)[\s_-]*\d[\w\s-]*$/i;
+  const HASH_LIKE = /^[0-9a-f_-]{12,}$/i;
+  const CONTROL_SELECTOR = 'a[href], button, [role="button"], [role="link"]';
+
+  /** A bad alt: a placeholder word, a file name, a camera name or a hash. */
+  function isPlaceholderAlt(alt, src) {
+    const value = alt.trim().toLowerCase();
+    if (!value) return false;
+    if (PLACEHOLDER.has(value.replace(/[.:\s]+$/, ""))) return true;
+    if (FILE_NAME.test(value) || CAMERA_NAME.test(value) || HASH_LIKE.test(value)) return true;
+    const base = fileBase(src);
+    return base !== "" && value === base;
+  }
+
+  function fileBase(src) {
+    try {
+      const u = new URL(src, document.baseURI);
+      if (u.protocol !== "http:" && u.protocol !== "https:" && u.protocol !== "file:") return "";
+      const last = decodeURIComponent(u.pathname.split("/").pop() || "");
+      return last.replace(/\.[a-z0-9]{2,5}$/i, "").toLowerCase();
+    } catch (_) {
+      return "";
+    }
+  }
+
+  function labelledByText(el) {
+    const ids = (el.getAttribute("aria-labelledby") || "").split(/\s+/).filter(Boolean);
+    if (!ids.length) return "";
+    const root = el.getRootNode();
+    const parts = [];
+    for (const id of ids) {
+      const target = root.getElementById ? root.getElementById(id) : document.getElementById(id);
+      if (target) parts.push(target.textContent || "");
+    }
+    return parts.join(" ").trim();
+  }
+
+  /** The author-given name from ARIA or title (not alt, not content). */
+  function ariaName(el) {
+    return (
+      (el.getAttribute("aria-label") || "").trim() ||
+      labelledByText(el) ||
+      (el.getAttribute("title") || "").trim()
+    );
+  }
+
+  function hiddenFromAT(el) {
+    for (let node = el; node && node.nodeType === 1; node = node.parentElement || hostOf(node)) {
+      if (node.getAttribute("aria-hidden") === "true") return true;
+      if (node.hidden) return true;
+    }
+    return false;
+  }
+
+  function hostOf(node) {
+    const root = node.getRootNode && node.getRootNode();
+    return root && root.host ? root.host : null;
+  }
+
+  function presentational(el) {
+    const role = (el.getAttribute("role") || "").trim().toLowerCase();
+    return role === "presentation" || role === "none";
+  }
+
+  function enclosingControl(el) {
+    const control = el.closest(CONTROL_SELECTOR);
+    return control && control !== el ? control : null;
+  }
+
+  /** Text a control has apart from the image: its own name or visible text. */
+  function controlOwnText(control, except) {
+    const named = ariaName(control);
+    if (named) return named;
+    let text = "";
+    const walker = document.createTreeWalker(control, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
+    let steps = 0;
+    for (let node = walker.nextNode(); node && steps < 500; node = walker.nextNode(), steps++) {
+      if (node.nodeType === 3) {
+        text += node.nodeValue;
+      } else if (node !== except && node.tagName === "IMG" && node.alt && node.alt.trim()) {
+        text += " " + node.alt;
+      }
+      if (text.length > 200) break;
+    }
+    return text.replace(/\s+/g, " ").trim();
+  }
+
+  /**
+   * Why an element needs a description, or null when it does not.
+   * Returns {kind, reason} with kind one of img | inputImage | roleImg | svg.
+   */
+  function needsDescription(el, kinds) {
+    if (!el || el.nodeType !== 1 || hiddenFromAT(el)) return null;
+    const tag = el.localName;
+    if (tag === "img") {
+      if (!kinds.img || presentational(el) || ariaName(el)) return null;
+      if (!el.hasAttribute("alt")) return { kind: "img", reason: "missing" };
+      const alt = el.getAttribute("alt");
+      if (alt.trim() === "") {
+        const control = enclosingControl(el);
+        return control && !controlOwnText(control, el) ? { kind: "img", reason: "empty-in-control" } : null;
+      }
+      return isPlaceholderAlt(alt, el.getAttribute("src") || "") ? { kind: "img", reason: "placeholder" } : null;
+    }
+    if (tag === "input" && (el.getAttribute("type") || "").toLowerCase() === "image") {
+      if (!kinds.inputImage) return null;
+      const alt = (el.getAttribute("alt") || "").trim();
+      if (ariaName(el) || (alt && !isPlaceholderAlt(alt, el.getAttribute("src") || ""))) return null;
+      return { kind: "inputImage", reason: alt ? "placeholder" : "missing" };
+    }
+    if (tag === "svg") {
+      if (!kinds.svg || presentational(el) || ariaName(el)) return null;
+      if (el.parentElement && el.parentElement.closest("svg")) return null;
+      const title = el.querySelector(":scope > title");
+      if (title && title.textContent.trim()) return null;
+      const isImg = (el.getAttribute("role") || "").toLowerCase() === "img";
+      const control = enclosingControl(el);
+      if (control) {
+        return !controlOwnText(control, el) ? { kind: "svg", reason: "only-content" } : null;
+      }
+      return isImg ? { kind: "svg", reason: "missing" } : null;
+    }
+    if ((el.getAttribute("role") || "").toLowerCase() === "img") {
+      if (!kinds.roleImg || ariaName(el)) return null;
+      return { kind: "roleImg", reason: "missing" };
+    }
+    return null;
+  }
+
+  /**
+   * Settle an element without the backend when possible.
+   * "hidden": not rendered now (checked again when it becomes visible);
+   * "tiny": a spacer or tracking pixel, decorative unless it is a control's
+   * only content or an input; null: ask the backend.
+   */
+  function localClass(el, kind) {
+    const rect = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if (style.display === "none" || style.visibility === "hidden" || style.visibility === "collapse") {
+      return "hidden";
+    }
+    if (rect.width === 0 && rect.height === 0) return "hidden";
+    const natural = el.localName === "img" && el.complete && el.naturalWidth > 0
+      ? Math.min(el.naturalWidth, el.naturalHeight) : Infinity;
+    const tiny = Math.min(rect.width, rect.height) <= 2 || natural <= 2;
+    if (tiny && kind === "img") {
+      const control = enclosingControl(el);
+      if (!control || controlOwnText(control, el)) return "tiny";
+    }
+    return null;
+  }
+
+  ns.detect = {
+    CONTROL_SELECTOR,
+    isPlaceholderAlt,
+    ariaName,
+    enclosingControl,
+    controlOwnText,
+    needsDescription,
+    localClass,
+    CANDIDATE_SELECTOR: 'img, input[type="image" i], svg, [role="img" i]',
+  };
+})();

@@ -1,0 +1,387 @@
+/*
+ * The content script's loop: find candidates (now and as the page changes),
+ * describe them once they come near the viewport, apply, retry later when the
+ * backend is away, and undo everything when the site is turned off.
+ *
+ * Cheap on big pages: one MutationObserver per root, an IntersectionObserver
+ * so only images near the viewport are described, batched messages, and every
+ * callback guarded so a failure here never reaches the page.
+ */
+(function () {
+  "use strict";
+  const ns = globalThis.altlens;
+  if (!ns || ns.contentStarted) return;
+  ns.contentStarted = true;
+
+  const { browser, settings: settingsLib, detect, context, imageSource, apply, announce } = ns;
+  const BATCH = 32;
+  const FLUSH_DELAY_MS = 120;
+  const HIDDEN_RECHECK_MS = 3000;
+  const WATCHED_ATTRS = ["src", "srcset", "alt", "aria-label", "aria-labelledby", "role", "title", "aria-hidden"];
+
+  const frameKey = Math.random().toString(36).slice(2, 10);
+  let seq = 0;
+  let settings = settingsLib.normalise({});
+  let active = false;
+  const items = new Map(); // itemId -> item
+  let itemOf = new WeakMap(); // element -> item
+  const queued = new Set(); // items waiting to be sent
+  const hidden = new Set(); // items not rendered now
+  const waiting = new Set(); // items waiting for the backend or for settings
+  const observers = [];
+  let io = null;
+  let flushTimer = 0;
+  let retryTimer = 0;
+  let hiddenTimer = 0;
+  let retryDelay = 0;
+  let lastContextTarget = null;
+  let lastOpen = 0;
+
+  function guard(fn) {
+    return function guarded(...args) {
+      try {
+        const out = fn.apply(this, args);
+        if (out && typeof out.catch === "function") out.catch(() => {});
+        return out;
+      } catch (_) {
+        return undefined;
+      }
+    };
+  }
+
+  // ---- discovery -------------------------------------------------------
+
+  function consider(el) {
+    if (!active) return;
+    const existing = itemOf.get(el);
+    if (existing && existing.status !== "author") return;
+    const need = detect.needsDescription(el, settings.kinds);
+    if (!need) return;
+    const item = existing || { id: `${frameKey}-${++seq}`, el };
+    Object.assign(item, { kind: need.kind, reason: need.reason, status: "seen" });
+    items.set(item.id, item);
+    itemOf.set(el, item);
+    io.observe(el);
+  }
+
+  function scan(root) {
+    for (const el of root.querySelectorAll(detect.CANDIDATE_SELECTOR)) consider(el);
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.shadowRoot) {
+        observeRoot(node.shadowRoot);
+        scan(node.shadowRoot);
+      }
+    }
+  }
+
+  function observeRoot(root) {
+    if (observers.some((o) => o.root === root)) return;
+    const observer = new MutationObserver(guard(onMutations));
+    observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: WATCHED_ATTRS });
+    observers.push({ root, observer });
+  }
+
+  function onMutations(records) {
+    if (!active) return;
+    for (const record of records) {
+      if (record.type === "childList") {
+        for (const node of record.addedNodes) {
+          if (node.nodeType !== 1) continue;
+          if (node.matches(detect.CANDIDATE_SELECTOR)) consider(node);
+          if (node.shadowRoot) {
+            observeRoot(node.shadowRoot);
+            scan(node.shadowRoot);
+          }
+          if (node.firstElementChild) scan(node);
+        }
+        if (record.removedNodes.length) scheduleCleanup();
+      } else if (record.type === "attributes") {
+        onAttributeChange(record.target, record.attributeName);
+      }
+    }
+  }
+
+  function onAttributeChange(el, attr) {
+    if (apply.isOurs(el, attr)) return;
+    const item = itemOf.get(el);
+    if (item && apply.touched(el)) {
+      if (attr === "src" || attr === "srcset") {
+        apply.restore(el); // the description was for the old picture
+      } else {
+        apply.forget(el); // the page named it itself: the author wins
+      }
+      item.status = "author";
+      queued.delete(item);
+      waiting.delete(item);
+    }
+    consider(el);
+    // A control whose content changed may now need (or no longer need) its image described.
+    const inner = el.querySelector && el.querySelector(detect.CANDIDATE_SELECTOR);
+    if (inner) consider(inner);
+  }
+
+  let cleanupTimer = 0;
+  function scheduleCleanup() {
+    if (cleanupTimer) return;
+    cleanupTimer = setTimeout(guard(() => {
+      cleanupTimer = 0;
+      for (const [id, item] of items) {
+        if (!item.el.isConnected) {
+          items.delete(id);
+          queued.delete(item);
+          waiting.delete(item);
+          hidden.delete(item);
+        }
+      }
+    }), 1000);
+  }
+
+  // ---- classification --------------------------------------------------
+
+  const onIntersect = guard((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      io.unobserve(entry.target);
+      const item = itemOf.get(entry.target);
+      if (item) classify(item);
+    }
+  });
+
+  function classify(item) {
+    if (!active || !item.el.isConnected) return;
+    const el = item.el;
+    if (el.localName === "img" && !el.complete) {
+      el.addEventListener("load", guard(() => classify(item)), { once: true });
+      return;
+    }
+    const local = detect.localClass(el, item.kind);
+    if (local === "hidden") {
+      item.status = "hidden";
+      hidden.add(item);
+      scheduleHiddenCheck();
+      return;
+    }
+    hidden.delete(item);
+    if (local === "tiny") {
+      apply.writeDecorative(el, item.kind);
+      item.status = "local-decorative";
+      return;
+    }
+    item.context = context.collect(el, item.kind);
+    item.status = "queued";
+    queued.add(item);
+    scheduleFlush(FLUSH_DELAY_MS);
+  }
+
+  function scheduleHiddenCheck() {
+    if (hiddenTimer) return;
+    hiddenTimer = setTimeout(guard(() => {
+      hiddenTimer = 0;
+      for (const item of [...hidden]) {
+        hidden.delete(item);
+        if (item.el.isConnected && detect.needsDescription(item.el, settings.kinds)) classify(item);
+      }
+    }), HIDDEN_RECHECK_MS);
+  }
+
+  // ---- describing ------------------------------------------------------
+
+  function scheduleFlush(delay) {
+    if (flushTimer) return;
+    flushTimer = setTimeout(guard(flush), delay);
+  }
+
+  async function flush() {
+    flushTimer = 0;
+    if (!active || !queued.size) return;
+    const batch = [...queued].slice(0, BATCH);
+    for (const item of batch) queued.delete(item);
+    if (queued.size) scheduleFlush(0);
+
+    const payload = [];
+    for (const item of batch) {
+      if (!item.el.isConnected) continue;
+      if (!item.source) item.source = await imageSource.sourceOf(item.el, item.kind);
+      if (!item.source) {
+        item.status = "unavailable";
+        continue;
+      }
+      item.status = "pending";
+      payload.push({ itemId: item.id, source: item.source, context: item.context, kind: item.kind });
+    }
+    if (!payload.length) return;
+    const reply = await browser.sendMessage({ type: "describe", items: payload, pageUrl: location.href });
+    const results = reply && Array.isArray(reply.results) ? reply.results : null;
+    const applied = [];
+    let retryAfter = 0;
+    for (const entry of payload) {
+      const item = items.get(entry.itemId);
+      if (!item) continue;
+      const res = results ? results.find((r) => r.itemId === entry.itemId) : null;
+      if (!res || (!res.ok && (res.error === "backend_unavailable" || res.error === "internal"))) {
+        item.status = "waiting";
+        waiting.add(item);
+        retryAfter = Math.max(retryAfter, (res && res.retryAfterMs) || 0);
+        continue;
+      }
+      if (!res.ok) {
+        item.status = res.error === "not_configured" || res.error === "unauthorized" ? "needs-settings" : "failed";
+        if (item.status === "needs-settings") waiting.add(item);
+        continue;
+      }
+      waiting.delete(item);
+      if (!active || apply.touched(item.el) || !detect.needsDescription(item.el, settings.kinds)) continue;
+      const out = apply.applyResult(item.el, item.kind, res.result, settings, item.context);
+      item.status = out.status;
+      item.result = res.result;
+      if (out.status === "generated") applied.push(out.text);
+    }
+    announce.results(settings.announce, applied);
+    const stillDown = [...waiting].some((i) => i.status === "waiting");
+    if (stillDown) scheduleRetry(retryAfter);
+    else retryDelay = 0;
+  }
+
+  /** Exponential backoff with jitter, from the settings; the backend's Retry-After wins if longer. */
+  function scheduleRetry(retryAfterMs) {
+    if (retryTimer) return;
+    retryDelay = retryDelay ? Math.min(settings.retryMaxMs, retryDelay * 2) : settings.retryBaseMs;
+    const delay = Math.max(retryDelay, Math.min(retryAfterMs || 0, settings.retryMaxMs)) * (0.85 + Math.random() * 0.3);
+    retryTimer = setTimeout(guard(requeueWaiting), delay);
+  }
+
+  function requeueWaiting() {
+    retryTimer = 0;
+    for (const item of [...waiting]) {
+      waiting.delete(item);
+      if (item.el.isConnected) {
+        item.status = "queued";
+        queued.add(item);
+      }
+    }
+    scheduleFlush(0);
+  }
+
+  // ---- on / off ----------------------------------------------------------
+
+  function start() {
+    if (active) return;
+    active = true;
+    io = new IntersectionObserver(onIntersect, { rootMargin: "800px" });
+    browser.sendMessage({ type: "frameStart", pageUrl: location.href });
+    observeRoot(document);
+    scan(document);
+  }
+
+  function stop() {
+    if (!active) return;
+    active = false;
+    for (const { observer } of observers.splice(0)) observer.disconnect();
+    if (io) io.disconnect();
+    for (const timer of [flushTimer, retryTimer, hiddenTimer]) clearTimeout(timer);
+    flushTimer = retryTimer = hiddenTimer = 0;
+    for (const item of items.values()) apply.restore(item.el);
+    items.clear();
+    itemOf = new WeakMap();
+    queued.clear();
+    waiting.clear();
+    hidden.clear();
+    browser.sendMessage({ type: "frameStop" });
+  }
+
+  async function refreshSettings() {
+    settings = await settingsLib.load();
+    if (settingsLib.isEnabledFor(settings, location.href)) {
+      start();
+      if (waiting.size) {
+        clearTimeout(retryTimer);
+        retryDelay = 0;
+        requeueWaiting();
+      }
+    } else {
+      stop();
+    }
+  }
+
+  // ---- feedback entry points ----------------------------------------------
+
+  function deepActiveElement() {
+    let el = document.activeElement;
+    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+    return el;
+  }
+
+  /** The described item for an element: itself, an ancestor, or an image inside it. */
+  function itemFor(el) {
+    for (let node = el; node; node = node.parentElement) {
+      const item = itemOf.get(node);
+      if (item && item.result) return item;
+    }
+    if (el && el.querySelectorAll) {
+      for (const inner of el.querySelectorAll(detect.CANDIDATE_SELECTOR)) {
+        const item = itemOf.get(inner);
+        if (item && item.result) return item;
+      }
+    }
+    return null;
+  }
+
+  async function openFeedback(el) {
+    const item = itemFor(el);
+    if (!item) {
+      if (document.hasFocus()) announce.say("altlens: no generated description here. Open the altlens popup to see all.");
+      return { ok: false, error: "no_item" };
+    }
+    const now = Date.now();
+    if (now - lastOpen < 800) return { ok: true }; // the command and the key listener both fired
+    lastOpen = now;
+    return (await browser.sendMessage({ type: "openFeedback", itemId: item.id })) || { ok: false };
+  }
+
+  function onKeyDown(event) {
+    if (!active || !event.altKey || !event.shiftKey || event.ctrlKey || event.metaKey || event.code !== "KeyD") return;
+    const el = deepActiveElement();
+    if (itemFor(el)) {
+      event.preventDefault();
+      openFeedback(el);
+    }
+  }
+
+  function setDescription(itemId, text) {
+    const item = items.get(itemId);
+    if (!item || !item.el.isConnected) return { ok: false, error: "no_item" };
+    const clean = ns.text.clean(text, ns.text.DESCRIPTION_LIMIT);
+    if (!clean) return { ok: false, error: "empty" };
+    apply.writeName(item.el, item.kind, clean, "corrected");
+    item.status = "corrected";
+    return { ok: true };
+  }
+
+  browser.onMessage((message) => {
+    if (!message || typeof message.type !== "string") return undefined;
+    switch (message.type) {
+      case "setDescription":
+        return setDescription(message.itemId, message.text);
+      case "openFeedbackFocused":
+        if (!document.hasFocus()) return { ok: false, error: "not_focused" };
+        return openFeedback(deepActiveElement());
+      case "openFeedbackContextMenu": {
+        const el = browser.contextMenuTarget(message.targetElementId) || lastContextTarget;
+        return openFeedback(el);
+      }
+      default:
+        return undefined;
+    }
+  });
+
+  document.addEventListener("contextmenu", (event) => {
+    lastContextTarget = event.composedPath ? event.composedPath()[0] : event.target;
+  }, true);
+  window.addEventListener("keydown", guard(onKeyDown), true);
+  browser.onStorageChange(guard((changes, area) => {
+    if (area === "local" && changes[settingsLib.STORAGE_KEY]) refreshSettings();
+  }));
+
+  guard(refreshSettings)();
+})();
