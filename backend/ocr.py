@@ -20,7 +20,8 @@ from backend.modelinput import OCR_LIMIT, clean_text, prepare_image
 
 log = logging.getLogger(__name__)
 
-MIN_SIDE = 8          # smaller than this cannot hold legible text
+MIN_SIDE = 10         # a strip thinner than this cannot hold legible text
+MIN_LONG_SIDE = 56    # icons, emoji and bullets: OCR reads a stray letter at best (1 s wasted)
 MIN_CONTRAST = 12.0   # grey-level standard deviation below this: spacer, gradient, flat colour
 MIN_SCORE = 0.6       # recognitions rapidocr itself doubts are dropped
 PAD = 20              # detection misses text that touches the border (DESIGN.md §5)
@@ -28,8 +29,8 @@ MAX_SIDE = 960
 
 
 def likely_has_text(image: Image.Image) -> bool:
-    """Cheap gate: skip images that are too small or too flat to hold text."""
-    if min(image.size) < MIN_SIDE:
+    """Cheap gate: skip images too small, too thin or too flat to hold text worth reading."""
+    if min(image.size) < MIN_SIDE or max(image.size) < MIN_LONG_SIDE:
         return False
     grey = np.asarray(ImageOps.grayscale(image.resize((64, 64)) if max(image.size) > 64 else ImageOps.grayscale(image)))
     return float(grey.std()) >= MIN_CONTRAST

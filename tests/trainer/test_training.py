@@ -1,0 +1,179 @@
+"""SFT, DPO and MCM-DPO end to end on a tiny ViT + GPT-2 and the paper's sample, on CPU.
+
+Also: the packing that keeps context tokens out of the loss, resume from a
+checkpoint, LoRA with the adapter-disabled base as reference, the CLI, and a
+2-process data-parallel run under ``accelerate launch``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from trainer.batches import ComboCollator, EncodedPreferences
+from trainer.config import TrainConfig
+from trainer.data import load_paper
+from trainer.losses import COMBINATIONS
+from trainer.modeling import VisionEncoderDecoderPolicy, pack_sequences
+from trainer.train import METRICS_FILE, score_preferences, train
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def examples(sample_dir):
+    """8 Twitter pairs: few and short enough for quick steps, real format and images."""
+    loaded = load_paper(sample_dir / "twitter" / "twitter_train.json")
+    assert len(loaded) == 10
+    return loaded.examples[:8]
+
+
+def config(tiny_checkpoint, tmp_path, **changes) -> TrainConfig:
+    values = dict(model_name_or_path=str(tiny_checkpoint), checkpoint_dir=str(tmp_path / "run"),
+                  learning_rate=1e-3, epochs=1, batch_size=4, seed=0, device="cpu")
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def read_metrics(cfg: TrainConfig) -> list[dict]:
+    return [json.loads(line) for line in (Path(cfg.checkpoint_dir) / METRICS_FILE).read_text().splitlines()]
+
+
+def test_pack_sequences_masks_exactly_the_response_targets():
+    packed = pack_sequences([[1, 2, 3], [1, 2]], [[7, 8, 0], [9, 0]], pad_id=0)
+    assert packed.input_ids.tolist() == [[1, 2, 3, 7, 8, 0], [1, 2, 9, 0, 0, 0]]
+    # targets are input_ids[:, 1:]; only response tokens (7, 8, 0 / 9, 0) count, never prompt or padding
+    assert packed.response_mask.tolist() == [[0, 0, 1, 1, 1], [0, 1, 1, 0, 0]]
+    assert packed.attention_mask.tolist() == [[1] * 6, [1, 1, 1, 1, 0, 0]]
+
+
+def test_batched_combinations_equal_one_by_one_scoring(tiny_checkpoint, examples):
+    """Encoding each image once and batching the 8 decoder passes changes no log-prob."""
+    policy = VisionEncoderDecoderPolicy.from_pretrained(tiny_checkpoint).eval()
+    dataset = EncodedPreferences(examples, policy.tokenizer, policy.image_processor, seed=1)
+    batch = ComboCollator(list(COMBINATIONS), policy.pad_id, policy.max_length)([dataset[0], dataset[1]])
+    assert batch.pixel_values.shape[0] == 4  # 2 samples × (true, corrupted): not 16 images
+    with torch.no_grad():
+        together = batch.split(policy(batch.pixel_values, batch.image_index, batch.seqs))
+        for key in COMBINATIONS:
+            for row, item in enumerate((dataset[0], dataset[1])):
+                response, image, context = key.split("_")
+                pixels = item.pixels if image == "w" else item.corrupted
+                seqs = pack_sequences([item.prompt if context == "w" else item.swapped_prompt],
+                                      [item.chosen if response == "w" else item.rejected], policy.pad_id,
+                                      policy.max_length)
+                alone = policy(pixels[None], torch.tensor([0]), seqs)
+                assert torch.allclose(together[key][row], alone[0], atol=1e-4), key
+
+
+@pytest.mark.parametrize("objective", ["sft", "dpo"])
+def test_sft_and_dpo_run_end_to_end(objective, tiny_checkpoint, examples, tmp_path):
+    cfg = config(tiny_checkpoint, tmp_path, objective=objective, epochs=2)
+    result = train(cfg, examples, max_steps=3, progress=False)
+    assert result.steps == 3
+    metrics = read_metrics(cfg)
+    assert [m["step"] for m in metrics] == [1, 2, 3]
+    assert all(math.isfinite(m["loss"]) for m in metrics)
+    if objective == "dpo":
+        assert metrics[0]["loss"] == pytest.approx(math.log(2), abs=1e-5)  # policy == reference at step 1
+        assert "rewards/accuracies" in metrics[0] and "facet_accuracies/response" in metrics[0]
+    else:
+        assert metrics[-1]["loss"] < metrics[0]["loss"]
+    reloaded = VisionEncoderDecoderPolicy.from_pretrained(result.model_dir)
+    assert reloaded.tokenizer.eos_token_id == reloaded.pad_id
+
+
+def test_mcm_dpo_preference_accuracies_rise(tiny_checkpoint, examples, tmp_path):
+    cfg = config(tiny_checkpoint, tmp_path, objective="mcm_dpo", epochs=5)
+    before = score_preferences(tiny_checkpoint, examples)
+    result = train(cfg, examples, progress=False)
+    metrics = read_metrics(cfg)
+    first, last = metrics[0], metrics[-1]
+    facets = [k for k in first if k.startswith("facet_accuracies/")]
+    assert len(facets) == 7
+    assert first["loss"] == pytest.approx(math.log(2), abs=1e-5)
+    assert all(first[k] == 0.0 for k in facets)  # no margin yet: the policy is the reference
+    assert last["loss"] < first["loss"] - 0.1
+    assert sum(last[k] for k in facets) / len(facets) >= 0.75
+    assert last["rewards/accuracies"] >= 0.75
+    after = score_preferences(result.model_dir, examples)
+    assert after["margin"] > before["margin"]
+
+
+def test_resume_continues_where_a_run_stopped(tiny_checkpoint, examples, tmp_path):
+    straight = config(tiny_checkpoint, tmp_path / "a", objective="dpo", epochs=2)
+    train(straight, examples, max_steps=3, progress=False)
+    interrupted = config(tiny_checkpoint, tmp_path / "b", objective="dpo", epochs=2, save_every=1)
+    train(interrupted, examples, max_steps=2, progress=False)
+    resumed = interrupted.replace(resume=True)
+    result = train(resumed, examples, max_steps=3, progress=False)
+    assert result.steps == 3
+    steps = [m["step"] for m in read_metrics(resumed)]
+    assert steps == [1, 2, 3]  # the resumed run logged only step 3
+    expected, got = read_metrics(straight)[-1], read_metrics(resumed)[-1]
+    assert got["loss"] == pytest.approx(expected["loss"], rel=1e-4)
+
+
+def test_lora_uses_the_adapter_disabled_base_as_reference(tiny_checkpoint, examples, tmp_path):
+    cfg = config(tiny_checkpoint, tmp_path, objective="mcm_dpo", lora=True, lora_dropout=0.0,
+                 precompute_ref_log_probs=False, epochs=2, learning_rate=1e-2)
+    result = train(cfg, examples, max_steps=3, progress=False)
+    metrics = read_metrics(cfg)
+    assert metrics[0]["loss"] == pytest.approx(math.log(2), abs=1e-5)
+    assert metrics[-1]["loss"] < metrics[0]["loss"]
+    # the saved model is plain (adapters merged): it loads without peft and differs from the start
+    merged = VisionEncoderDecoderPolicy.from_pretrained(result.model_dir)
+    base = VisionEncoderDecoderPolicy.from_pretrained(tiny_checkpoint)
+    assert not merged.lora
+    assert any(not torch.equal(a, b) for a, b in zip(merged.state_dict().values(), base.state_dict().values()))
+
+
+def _env() -> dict:
+    return dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
+
+
+def test_cli_mcm_dpo_with_facet_ablation(tiny_checkpoint, sample_dir, tmp_path):
+    out = tmp_path / "cli"
+    done = subprocess.run(
+        [sys.executable, "-m", "trainer", "mcm-dpo", "--model", str(tiny_checkpoint),
+         "--data", str(sample_dir / "twitter" / "twitter_train.json"), "--out", str(out),
+         "--facets", "response", "image", "--max-steps", "1", "--batch-size", "4", "--learning-rate", "1e-3",
+         "--device", "cpu", "--no-progress"],
+        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((out / METRICS_FILE).read_text().splitlines()[0])
+    assert sorted(k for k in record if k.startswith("facet_accuracies/")) == [
+        "facet_accuracies/image", "facet_accuracies/response"]
+    assert (out / "final" / "config.json").is_file()
+
+
+def test_two_process_data_parallel_run(tiny_checkpoint, sample_dir, tmp_path):
+    """The same entry point data-parallel in 2 CPU processes (DDP over gloo).
+
+    ``accelerate launch --cpu`` runs one process unless mpirun is installed, so
+    the processes are started by torchrun, which ``accelerate launch
+    --multi_gpu`` also uses on GPUs; the Accelerator reads the same env vars.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "ddp"
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
+         "-m", "trainer", "dpo",
+         "--model", str(tiny_checkpoint), "--data", str(sample_dir / "twitter" / "twitter_train.json"),
+         "--out", str(out), "--max-steps", "2", "--batch-size", "2", "--learning-rate", "1e-3",
+         "--device", "cpu", "--no-progress"],
+        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = [json.loads(line) for line in (out / METRICS_FILE).read_text().splitlines()]
+    assert [m["step"] for m in metrics] == [1, 2]  # written once (main process), not twice
+    assert all(m["processes"] == 2 for m in metrics)
+    assert (out / "final" / "model.safetensors").is_file()

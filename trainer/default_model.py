@@ -1,0 +1,211 @@
+"""`make model`: corpus → OCR → tokenizer and model → SFT → MCM-DPO → ONNX, from scratch.
+
+This is the paper's situation reproduced with data the project makes itself
+(corpus/): supervised fine-tuning on *noisy* alt text (a stated share of the
+targets carries real-world defects), then preference optimisation on cleaner
+(chosen, rejected) pairs. Every stage uses the product's own code: the
+corpus's DOM contexts, the backend's OCR reader and input builder, the
+trainer's loops and the exporter's parity check.
+
+The functions here are also what ``make eval`` uses to train the SFT, DPO and
+MCM-DPO variants it compares, so the comparison and the shipped model cannot
+be trained differently.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import torch  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from backend.modelinput import format_prompt  # noqa: E402
+from backend.ocr import OcrReader  # noqa: E402
+from trainer.config import TrainConfig  # noqa: E402
+from trainer.data import PreferenceExample, load_corpus  # noqa: E402
+from trainer.losses import FacetWeights  # noqa: E402
+from trainer.tiny import BUNDLED_SIZE, build_model  # noqa: E402
+from trainer.train import train  # noqa: E402
+
+log = logging.getLogger("altlens.default_model")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides the bundled model; `make model` and `make eval` share it."""
+
+    seed: int = 0
+    corpus_size: int = 4000
+    sft_epochs: int = 12
+    sft_lr: float = 1e-3
+    sft_batch: int = 32
+    pref_epochs: int = 2
+    pref_lr: float = 5e-5
+    pref_batch: int = 16
+    beta: float = 0.1
+    rejected_per_example: int = 2
+    corruption: str = "diffusion"
+
+
+# -- data --------------------------------------------------------------------------
+
+
+def ensure_corpus(corpus_dir: Path, recipe: Recipe) -> Path:
+    """Generate the corpus unless one made with the same seed and size is already there."""
+    manifest = corpus_dir / "manifest.json"
+    if manifest.is_file():
+        data = json.loads(manifest.read_text())
+        if data.get("seed") == recipe.seed and data.get("size") == recipe.corpus_size:
+            return corpus_dir
+    subprocess.run([sys.executable, "-m", "corpus", "--out", str(corpus_dir), "--seed", str(recipe.seed),
+                    "--size", str(recipe.corpus_size)], check=True, cwd=REPO)
+    return corpus_dir
+
+
+def ocr_texts(corpus_dir: Path) -> dict[str, str]:
+    """OCR text of every corpus image, read by the backend's own reader (train/serve parity).
+
+    Cached in ``ocr.json`` beside the corpus: OCR is the slowest step of `make model`.
+    """
+    cache_path = corpus_dir / "ocr.json"
+    cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+    images = sorted({json.loads(line)["image_path"] for split in ("train", "val", "test")
+                     for line in (corpus_dir / f"{split}.jsonl").read_text().splitlines() if line.strip()})
+    todo = [i for i in images if i not in cache]
+    if todo:
+        from PIL import Image
+
+        reader = OcrReader(enabled=True, timeout_s=60)
+        for n, name in enumerate(tqdm(todo, desc="OCR")):
+            with Image.open(corpus_dir / name) as image:
+                cache[name] = reader.read(image)
+            if n % 200 == 199:
+                cache_path.write_text(json.dumps(cache))
+        cache_path.write_text(json.dumps(cache))
+        log.info("OCR: %s", reader.stats)
+    return cache
+
+
+def load_split(corpus_dir: Path, split: str, ocr: dict[str, str]) -> list[PreferenceExample]:
+    """One example per (record, rejected text), with the OCR text the backend would read."""
+    examples = load_corpus(corpus_dir / f"{split}.jsonl").examples
+    return [dataclasses.replace(e, ocr_text=ocr.get(_relative(e, corpus_dir), "")) for e in examples]
+
+
+def _relative(example: PreferenceExample, corpus_dir: Path) -> str:
+    return str(Path(example.image_path).resolve().relative_to(corpus_dir.resolve()))
+
+
+def sft_examples(examples: list[PreferenceExample]) -> list[PreferenceExample]:
+    """One example per record, target = the noisy SFT target (as real user alt text is)."""
+    seen, out = set(), []
+    for e in examples:
+        if e.meta.get("id") not in seen:
+            seen.add(e.meta.get("id"))
+            out.append(dataclasses.replace(e, rejected=None))
+    return out
+
+
+def preference_examples(examples: list[PreferenceExample], per_record: int, seed: int) -> list[PreferenceExample]:
+    """Chosen = the correct alt, rejected = up to ``per_record`` of the record's defects and near misses."""
+    by_record: dict[str, list[PreferenceExample]] = {}
+    for e in examples:
+        if e.is_pair:
+            by_record.setdefault(e.meta["id"], []).append(e)
+    rng = random.Random(seed)
+    out = []
+    for record_id in sorted(by_record):
+        group = by_record[record_id]
+        reference = group[0].meta["reference"]
+        decorative = bool(group[0].meta["decorative"])
+        candidates = [e for e in group if (e.rejected, e.rejected_decorative) != (reference, decorative)]
+        for e in rng.sample(candidates, min(per_record, len(candidates))):
+            out.append(dataclasses.replace(e, chosen=reference, chosen_decorative=decorative))
+    return out
+
+
+def clean_examples(examples: list[PreferenceExample]) -> list[PreferenceExample]:
+    """Evaluation examples: one per record, target = the correct alt."""
+    return [dataclasses.replace(e, chosen=e.meta["reference"], chosen_decorative=bool(e.meta["decorative"]))
+            for e in sft_examples(examples)]
+
+
+# -- training ----------------------------------------------------------------------
+
+
+def build_base(out_dir: Path, train_examples: list[PreferenceExample], seed: int) -> Path:
+    """Untrained model whose tokenizer is trained on the texts it will read and write."""
+    texts = []
+    for e in train_examples:
+        texts += [e.chosen, e.rejected or "", format_prompt(e.context, e.ocr_text), e.meta.get("reference", "")]
+    return build_model(out_dir, texts=texts, size=BUNDLED_SIZE, seed=seed)
+
+
+def sft(base: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe, seed: int) -> Path:
+    cfg = TrainConfig(objective="sft", model_name_or_path=str(base), checkpoint_dir=str(out),
+                      learning_rate=recipe.sft_lr, epochs=recipe.sft_epochs, batch_size=recipe.sft_batch,
+                      seed=seed, weight_decay=0.01)
+    return train(cfg, examples).model_dir
+
+
+def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe, seed: int,
+               objective: str = "mcm_dpo", facets: tuple[str, ...] | None = None) -> Path:
+    weights = FacetWeights().only(*facets) if facets else FacetWeights()
+    cfg = TrainConfig(objective=objective, model_name_or_path=str(start), checkpoint_dir=str(out),
+                      learning_rate=recipe.pref_lr, epochs=recipe.pref_epochs, batch_size=recipe.pref_batch,
+                      beta=recipe.beta, seed=seed, facet_weights=weights, corruption=recipe.corruption)
+    return train(cfg, examples).model_dir
+
+
+# -- the command ---------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", default=str(REPO / "var" / "model-build"), help="corpus and checkpoints")
+    parser.add_argument("--out", default=str(REPO / "models" / "bundled"), help="the ONNX model goes here")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    recipe = Recipe(seed=args.seed)
+    work = Path(args.work)
+    started = time.time()
+
+    corpus_dir = ensure_corpus(work / "corpus", recipe)
+    ocr = ocr_texts(corpus_dir)
+    train_split = load_split(corpus_dir, "train", ocr)
+    base = build_base(work / "base", train_split, recipe.seed)
+    sft_dir = sft(base, sft_examples(train_split), work / "sft", recipe, recipe.seed)
+    final = preference(sft_dir, preference_examples(train_split, recipe.rejected_per_example, recipe.seed),
+                       work / "mcm_dpo", recipe, recipe.seed)
+
+    from trainer.export import export_onnx
+
+    out = Path(args.out)
+    staging = out.with_name(out.name + ".staging")
+    export_onnx(final, staging, {"trained": True, "recipe": dataclasses.asdict(recipe),
+                                 "note": "bundled altlens model: SFT on noisy corpus alt text, then MCM-DPO"})
+    (staging / "decoder_model_merged.onnx").unlink(missing_ok=True)  # the engine never loads it
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)
+    log.info("bundled model written to %s in %.1f min", out, (time.time() - started) / 60)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

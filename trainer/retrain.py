@@ -1,0 +1,369 @@
+"""The periodic retraining job: user feedback → MCM-DPO → gate → ONNX → atomic publish.
+
+``python trainer/retrain.py [--dry-run] [--min-new-pairs N] [--device cpu] [--every SECONDS]``
+
+One run:
+
+1. takes a run lock beside the model registry (a second run at once exits
+   with status 3 and touches nothing);
+2. reads the preference pairs added since the last run that published, plus a
+   replay sample of older ones, from the backend database (``DATABASE_URL``,
+   read as the backend reads it); pairs are split train / held-out by a hash of
+   their content, so a pair is held out in every run or in none;
+3. fine-tunes the served model's PyTorch checkpoint (``<version>/pytorch/``)
+   with MCM-DPO in a private work directory;
+4. scores candidate and current model on the held-out pairs (or
+   ``--eval-data``) and publishes only if the candidate is not worse by the
+   ``--gate`` rule;
+5. exports to ONNX (trainer/export.py checks parity with PyTorch), puts the
+   checkpoint in the exported directory's ``pytorch/`` so the next run can
+   start from it, and publishes through ``ModelRegistry.publish`` (copy to a
+   hidden staging directory, smoke test, rename, swap ``CURRENT``);
+6. writes one ``RetrainRun`` row (and a ``ModelVersion`` row when it published).
+
+Nothing partial is visible: until step 5 everything happens in the work
+directory, and the database is written once, at the end, in one transaction.
+SIGTERM/SIGINT are held back during the final publish-and-record section, so
+a polite kill can only land before it (nothing changed) or after it (all
+done). A SIGKILL inside that section, a window of milliseconds, can leave a
+published version without its ``ModelVersion`` row; the next run records it.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python trainer/retrain.py` from anywhere
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import random
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterator, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from backend.config import Config
+from backend.db import Database
+from backend.modelinput import PageContext
+from backend.models import ModelVersion, PreferencePair, RetrainRun
+from backend.registry import ModelRegistry
+from trainer.data import PreferenceExample, load_examples
+
+log = logging.getLogger("trainer.retrain")
+
+CHECKPOINT_SUBDIR = "pytorch"
+EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
+GATES = ("accuracy", "margin", "both")
+
+
+@dataclass
+class RetrainSettings:
+    """Everything one run needs; the CLI flags map onto these fields.
+
+    min_new_pairs (20): fewer new training pairs than this and the run skips.
+    replay_ratio (1.0): older pairs replayed, as a multiple of the new ones
+        (keeps the model from forgetting what earlier feedback taught it).
+    holdout_percent (20): share of pairs (by content hash) kept for the gate.
+    gate ("both"): "accuracy", "margin" or "both" must be at least the current
+        model's minus ``gate_tolerance`` (0: the candidate must not be worse).
+    learning_rate (1e-5), epochs (2), batch_size (8), max_steps (None): MCM-DPO
+        settings for a small captioner (the paper's 5e-7 is for a 7B model).
+    """
+
+    database_url: str
+    models_dir: Path
+    work_dir: Path
+    min_new_pairs: int = 20
+    replay_ratio: float = 1.0
+    holdout_percent: int = 20
+    eval_data: Path | None = None
+    gate: str = "both"
+    gate_tolerance: float = 0.0
+    learning_rate: float = 1e-5
+    epochs: int = 2
+    batch_size: int = 8
+    max_steps: int | None = None
+    device: str = "auto"
+    seed: int = 0
+    dry_run: bool = False
+    keep_work: bool = False
+
+
+@dataclass
+class RunOutcome:
+    decision: str
+    published_version: str | None = None
+    counts: dict = field(default_factory=dict)
+    metrics_before: dict = field(default_factory=dict)
+    metrics_after: dict = field(default_factory=dict)
+
+
+class Busy(RuntimeError):
+    """Another retraining run holds the lock."""
+
+
+@contextlib.contextmanager
+def run_lock(models_dir: Path) -> Iterator[None]:
+    """One retraining run at a time per registry (non-blocking: a second run is told, not queued).
+
+    A separate lock from the registry's publish lock, which ``ModelRegistry.publish``
+    takes itself (flock locks are per open file, so holding that one here would
+    make our own publish wait for ever).
+    """
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with open(models_dir / ".retrain.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy(f"another retraining run holds {models_dir / '.retrain.lock'}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold back SIGTERM/SIGINT/SIGHUP (delivered on exit) around a must-not-be-split section."""
+    held = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def held_out(pair: PreferencePair, percent: int) -> bool:
+    """Stable split by content: the same pair is on the same side in every run."""
+    return int(hashlib.sha256(pair.pair_key.encode()).hexdigest(), 16) % 100 < percent
+
+
+def to_example(pair: PreferencePair) -> PreferenceExample | None:
+    """A stored pair as a training example (None when its image was purged by retention)."""
+    if pair.image is None or pair.image.data is None:
+        return None
+    return PreferenceExample(
+        context=PageContext.from_mapping(pair.context.data if pair.context else {}),
+        chosen=pair.chosen,
+        rejected=pair.rejected,
+        chosen_decorative=pair.chosen == "",
+        rejected_decorative=pair.rejected == "",
+        image_bytes=pair.image.data,
+        ocr_text=pair.generation.ocr_text if pair.generation else "",
+        weight=pair.weight,
+        source=f"preference_pairs:{pair.id}",
+        meta={"pair_id": pair.id, "client_id": pair.client_id, "feedback_id": pair.feedback_id, "kind": pair.kind},
+    )
+
+
+def last_published_pair_id(session: Session) -> int:
+    """The newest pair id a published run had seen (0 before the first)."""
+    runs = session.scalars(select(RetrainRun).where(RetrainRun.published_version.is_not(None))
+                           .order_by(RetrainRun.id.desc())).all()
+    for run in runs:
+        if "max_pair_id" in (run.counts or {}):
+            return int(run.counts["max_pair_id"])
+    return 0
+
+
+@dataclass
+class Selection:
+    train: list[PreferenceExample]
+    heldout: list[PreferenceExample]
+    counts: dict
+
+
+def select_pairs(session: Session, s: RetrainSettings) -> Selection:
+    """New pairs since the last published run, a replay sample of older ones, and the held-out set."""
+    since = last_published_pair_id(session)
+    pairs = session.scalars(select(PreferencePair).order_by(PreferencePair.id).options(
+        selectinload(PreferencePair.image), selectinload(PreferencePair.context),
+        selectinload(PreferencePair.generation))).all()
+    usable = [(p, e) for p in pairs if (e := to_example(p)) is not None]
+    train_side = [(p, e) for p, e in usable if not held_out(p, s.holdout_percent)]
+    new = [e for p, e in train_side if p.id > since]
+    old = [e for p, e in train_side if p.id <= since]
+    replay = random.Random(s.seed).sample(old, min(len(old), int(len(new) * s.replay_ratio)))
+    if s.eval_data is not None:
+        heldout = load_examples(s.eval_data).examples
+    else:
+        heldout = [e for p, e in usable if held_out(p, s.holdout_percent)]
+    counts = {"pairs_total": len(pairs), "purged": len(pairs) - len(usable), "new_pairs": len(new),
+              "replay_pairs": len(replay), "heldout_pairs": len(heldout), "since_pair_id": since,
+              "max_pair_id": max((p.id for p in pairs), default=since)}
+    return Selection(train=new + replay, heldout=heldout, counts=counts)
+
+
+# --------------------------------------------------------------------------- gate
+
+
+def passes_gate(before: dict, after: dict, gate: str, tolerance: float) -> bool:
+    """Not worse than the current model by the chosen metric(s), within ``tolerance``."""
+    metrics = ("accuracy", "margin") if gate == "both" else (gate,)
+    return all(after[m] >= before[m] - tolerance for m in metrics)
+
+
+# --------------------------------------------------------------------------- run
+
+
+def run_once(s: RetrainSettings) -> RunOutcome:
+    """One retraining run (see module docstring). Raises :class:`Busy` if another run holds the lock."""
+    registry = ModelRegistry(s.models_dir)
+    db = Database(s.database_url)
+    try:
+        with run_lock(s.models_dir):
+            outcome = _run_locked(s, registry, db)
+    finally:
+        db.dispose()
+    return outcome
+
+
+def _run_locked(s: RetrainSettings, registry: ModelRegistry, db: Database) -> RunOutcome:
+    started = datetime.now(timezone.utc)
+    current = registry.current_version_name()
+    with db.session() as session:
+        selection = select_pairs(session, s)
+    counts = dict(selection.counts, base_version=current)
+    log.info("data: %s", json.dumps(counts))
+
+    checkpoint = registry.root / current / CHECKPOINT_SUBDIR if current else None
+    outcome = RunOutcome(decision="", counts=counts)
+    if checkpoint is None or not checkpoint.is_dir():
+        outcome.decision = f"skipped: served model {current} has no PyTorch checkpoint ({CHECKPOINT_SUBDIR}/)"
+    elif selection.counts["new_pairs"] < s.min_new_pairs:
+        outcome.decision = f"skipped: {selection.counts['new_pairs']} new pairs < --min-new-pairs {s.min_new_pairs}"
+    elif len(selection.heldout) < 2 or len(selection.train) < 2:
+        outcome.decision = "skipped: need at least 2 training and 2 held-out pairs"
+    if outcome.decision or s.dry_run:
+        outcome.decision = outcome.decision or "dry run: would train and evaluate"
+        log.info("%s", outcome.decision)
+        if not s.dry_run:
+            _record(db, registry, outcome, started)
+        return outcome
+
+    s.work_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="run-", dir=s.work_dir))
+    try:
+        return _train_and_publish(s, registry, db, selection, checkpoint, outcome, work, started)
+    finally:
+        if not s.keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _train_and_publish(s, registry, db, selection, checkpoint, outcome, work, started) -> RunOutcome:
+    from trainer.config import TrainConfig
+    from trainer.export import export_onnx
+    from trainer.train import score_preferences, train
+
+    cfg = TrainConfig(objective="mcm_dpo", model_name_or_path=str(checkpoint), checkpoint_dir=str(work / "train"),
+                      learning_rate=s.learning_rate, epochs=s.epochs, batch_size=min(s.batch_size, len(selection.train)),
+                      device=s.device, seed=s.seed)
+    result = train(cfg, selection.train, max_steps=s.max_steps, progress=sys.stderr.isatty())
+    device = str(cfg.resolved_device())
+    outcome.metrics_before = score_preferences(checkpoint, selection.heldout, device=device)
+    outcome.metrics_after = score_preferences(result.model_dir, selection.heldout, device=device)
+    outcome.metrics_after["train_last_step"] = result.metrics[-1] if result.metrics else {}
+    log.info("held-out before %s after %s", outcome.metrics_before, outcome.metrics_after)
+    if not passes_gate(outcome.metrics_before, outcome.metrics_after, s.gate, s.gate_tolerance):
+        outcome.decision = f"rejected: candidate worse than {outcome.counts['base_version']} by gate '{s.gate}'"
+        log.info("%s", outcome.decision)
+        _record(db, registry, outcome, started)
+        return outcome
+
+    package = work / "package"
+    export_onnx(result.model_dir, package, {
+        "trained": True, "base_version": outcome.counts["base_version"],
+        "note": f"MCM-DPO on {outcome.counts['new_pairs']} new + {outcome.counts['replay_pairs']} replayed pairs"})
+    shutil.copytree(result.model_dir, package / CHECKPOINT_SUBDIR)
+    with signals_deferred():
+        outcome.published_version = registry.publish(package)
+        outcome.decision = f"published {outcome.published_version}"
+        _record(db, registry, outcome, started)
+    log.info("%s", outcome.decision)
+    return outcome
+
+
+def _record(db: Database, registry: ModelRegistry, outcome: RunOutcome, started: datetime) -> None:
+    """The run's one database write: its RetrainRun row and ModelVersion rows, in one transaction."""
+    with db.session() as session, session.begin():
+        _record_unknown_versions(session, registry, {outcome.published_version: outcome.metrics_after})
+        session.add(RetrainRun(started_at=started, finished_at=datetime.now(timezone.utc), counts=outcome.counts,
+                               metrics_before=outcome.metrics_before, metrics_after=outcome.metrics_after,
+                               decision=outcome.decision[:200], published_version=outcome.published_version))
+
+
+def _record_unknown_versions(session: Session, registry: ModelRegistry, metrics: dict) -> None:
+    """A ModelVersion row for every published version lacking one: this run's, or one cut short."""
+    known = set(session.scalars(select(ModelVersion.version)).all())
+    for version in registry.versions():
+        if version not in known:
+            session.add(ModelVersion(version=version, path=str(registry.root / version), metrics=metrics.get(version, {})))
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def parse_args(argv: Sequence[str] | None = None) -> tuple[RetrainSettings, float]:
+    config = Config.from_env()
+    defaults = RetrainSettings(database_url=config.database_url, models_dir=Path(config.models_dir),
+                               work_dir=Path(config.models_dir).parent / "retrain")
+    p = argparse.ArgumentParser(prog="python trainer/retrain.py", description=__doc__.splitlines()[0])
+    p.add_argument("--database-url", default=defaults.database_url, help="default: DATABASE_URL, as the backend")
+    p.add_argument("--models-dir", type=Path, default=defaults.models_dir, help="default: ALTLENS_MODELS_DIR")
+    p.add_argument("--work-dir", type=Path, default=defaults.work_dir)
+    p.add_argument("--min-new-pairs", type=int, default=defaults.min_new_pairs)
+    p.add_argument("--replay-ratio", type=float, default=defaults.replay_ratio)
+    p.add_argument("--holdout-percent", type=int, default=defaults.holdout_percent)
+    p.add_argument("--eval-data", type=Path, default=None, help="a fixed held-out file instead of held-out pairs")
+    p.add_argument("--gate", choices=GATES, default=defaults.gate)
+    p.add_argument("--gate-tolerance", type=float, default=defaults.gate_tolerance)
+    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    p.add_argument("--epochs", type=int, default=defaults.epochs)
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--device", default=defaults.device, help="auto (CUDA if available), cpu, cuda, cuda:1 ...")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--dry-run", action="store_true", help="report what would be trained; change nothing")
+    p.add_argument("--keep-work", action="store_true", help="keep the work directory (checkpoints, metrics)")
+    p.add_argument("--every", type=float, default=0.0, help="run again every this many seconds (0: once)")
+    args = vars(p.parse_args(argv))
+    every = args.pop("every")
+    return RetrainSettings(**args), every
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings, every = parse_args(argv)
+    while True:
+        try:
+            outcome = run_once(settings)
+            print(json.dumps({"decision": outcome.decision, "published_version": outcome.published_version,
+                              "counts": outcome.counts}))
+            status = EXIT_OK
+        except Busy as exc:
+            log.warning("%s", exc)
+            status = EXIT_BUSY
+        except Exception:
+            log.exception("retraining run failed; the served model and the database are unchanged")
+            status = EXIT_FAILED
+        if not every:
+            return status
+        time.sleep(every)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
