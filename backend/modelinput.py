@@ -44,7 +44,8 @@ FIELD_LIMITS = {
 OCR_LIMIT = 200
 MAX_PROMPT_TOKENS = 160
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
+# Lone surrogates (valid in JSON escapes, not in UTF-8) would break hashing and storage.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffd]")
 _SPACES = re.compile(r"\s+")
 
 
@@ -196,7 +197,9 @@ def build_model_input(
     image_processor: Any,
 ) -> ModelInput:
     """The single train/serve input builder (see module docstring)."""
-    pixels = image_processor(images=prepare_image(image), return_tensors="np")["pixel_values"][0]
+    # channels_last is stated, not inferred: the processor guesses wrong for strips a few pixels tall
+    pixels = image_processor(images=prepare_image(image), return_tensors="np",
+                             input_data_format="channels_last")["pixel_values"][0]
     prompt_text = format_prompt(context, ocr_text)
     return ModelInput(
         pixel_values=pixels.astype(np.float32),

@@ -49,14 +49,14 @@ class Recipe:
 
     seed: int = 0
     corpus_size: int = 4000
-    sft_epochs: int = 12
+    sft_epochs: int = 10
     sft_lr: float = 1e-3
     sft_batch: int = 32
-    pref_epochs: int = 2
+    pref_epochs: int = 1
     pref_lr: float = 5e-5
     pref_batch: int = 16
     beta: float = 0.1
-    rejected_per_example: int = 2
+    rejected_per_example: int = 1
     corruption: str = "diffusion"
 
 

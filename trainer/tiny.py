@@ -136,5 +136,5 @@ def _init(config, part: str):
 
 # The size of the bundled default model (`make model`): small enough to answer in
 # a few milliseconds per image on 2 CPU cores and to commit (well under 50 MB of ONNX).
-BUNDLED_SIZE = ModelSize(image_size=64, patch_size=8, hidden=128, layers=3, heads=4,
-                         decoder_layers=3, vocab_size=2000, max_positions=256)
+BUNDLED_SIZE = ModelSize(image_size=64, patch_size=8, hidden=96, layers=2, heads=4,
+                         decoder_layers=3, vocab_size=1500, max_positions=256)

@@ -55,3 +55,13 @@ def test_decorative_round_trip(tiny_checkpoint):
     assert decode_response(tok, ids[:-1]) == ("", True)
     ids = encode_response(tok, "Shopping cart")
     assert decode_response(tok, ids[:-1]) == ("Shopping cart", False)
+
+
+def test_thin_strips_are_preprocessed_as_rgb(tiny_checkpoint):
+    from transformers import AutoImageProcessor, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_checkpoint)
+    proc = AutoImageProcessor.from_pretrained(tiny_checkpoint)
+    for size in ((250, 3), (3, 250), (1, 1), (3, 3)):
+        model_input = build_model_input(Image.new("RGB", size, (10, 20, 30)), PageContext(), "", tok, proc)
+        assert model_input.pixel_values.shape == (3, 32, 32)
