@@ -47,3 +47,19 @@ node_modules/.installed: package.json package-lock.json
 
 clean:
 	rm -rf $(VENV) node_modules var
+
+## model: regenerate the corpus and the bundled model from scratch (see trainer/default_model.py)
+model: $(STAMP) system-packages
+	$(PY) trainer/default_model.py
+
+## eval: the method comparison (SFT vs SFT→DPO vs SFT→MCM-DPO and facet ablations, 3 seeds)
+eval: $(STAMP) system-packages
+	$(PY) -m eval_harness.compare
+
+## bench: benchmarks, side by side, ratios printed and written to bench/results/
+bench: $(STAMP) test-deps
+	$(PY) -m bench
+
+## loadtest: the full load test (gunicorn + PostgreSQL, 16 clients, 60 s)
+loadtest: $(STAMP)
+	$(PY) bench/loadtest.py
