@@ -45,6 +45,7 @@ QUOTA_WINDOW = timedelta(hours=24)
 _MARKUP = re.compile(r"<\s*[a-zA-Z/!?]|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);|\b(javascript|vbscript):|\bdata:[a-z]+/", re.IGNORECASE)
 # Format characters allowed inside emoji sequences; other Cf (bidi overrides, zero-width) are refused.
 _ALLOWED_FORMAT = {"\u200d", "\ufe0f", "\ufe0e"}
+_GENERATION_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,8 @@ def pairs_in_window(session: Session, client_id: int) -> int:
 def record_feedback(session: Session, caller: Caller, body: Any, default_quota: int) -> FeedbackOutcome:
     """Store one feedback and the pairs it yields; idempotent for a replayed submission."""
     generation_id, kind, payload = parse_feedback(body)
-    generation = session.get(Generation, generation_id)
+    # Ids are hex; anything else (NUL, lone surrogates) cannot exist and must not reach the database driver.
+    generation = session.get(Generation, generation_id) if _GENERATION_ID.fullmatch(generation_id) else None
     if generation is None:
         raise ApiError(404, "unknown_generation", "no generation with this id")
     pairs = pairs_for(generation.description, generation.decorative, list(generation.candidates or []), kind, payload)

@@ -31,8 +31,10 @@ def health():
     except Exception:
         session().rollback()
         database = "unavailable"
-    registry = services().registry
-    model_version = registry.current_version_name() if hasattr(registry, "current_version_name") else None
+    try:  # the version actually served: CURRENT may name a version that was refused
+        model_version = services().registry.current().version
+    except NoModelError:
+        model_version = None
     status = "ok" if database == "ok" and model_version else "degraded"
     return jsonify({"status": status, "database": database, "model": model_version})
 
