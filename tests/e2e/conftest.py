@@ -20,10 +20,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-REPO = Path(__file__).resolve().parents[2]
-EXTENSION = REPO / "extension"
+from tests.e2e.browser import CHROMIUM, EXTENSION, REPO, ExtensionBrowser, launch_with_extension
+
 PAGES = REPO / "tests" / "pages"
-CHROMIUM = "/usr/bin/chromium"
 RESULTS_DIR = REPO / "var" / "e2e"
 
 IMAGES = {
@@ -75,36 +74,6 @@ def site(tmp_path_factory):
     server.shutdown()
 
 
-class ExtensionBrowser:
-    """A Chromium persistent context with the extension loaded, and helpers to drive it."""
-
-    def __init__(self, context):
-        self.context = context
-        workers = context.service_workers
-        self.worker = workers[0] if workers else context.wait_for_event("serviceworker", timeout=15000)
-        self.extension_id = self.worker.url.split("/")[2]
-        self.console_errors: list[str] = []
-
-    def url(self, path: str) -> str:
-        return f"chrome-extension://{self.extension_id}/{path}"
-
-    def configure(self, **settings) -> None:
-        """Store settings the way the options page does (chrome.storage.local key "settings")."""
-        self.worker.evaluate("(s) => chrome.storage.local.set({settings: s})", settings)
-
-    def tab_id(self, page_url: str) -> int:
-        tabs = self.worker.evaluate("(u) => chrome.tabs.query({url: u}).then(t => t.map(x => x.id))", page_url)
-        assert tabs, f"no tab for {page_url}"
-        return tabs[0]
-
-    def open(self, url: str):
-        page = self.context.new_page()
-        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
-        page.goto(url)
-        return page
-
-
 @pytest.fixture
 def chromium_extension(tmp_path):
     """Chromium with the unpacked extension (no backend configured yet)."""
@@ -113,12 +82,7 @@ def chromium_extension(tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium is missing: run `make browsers` (apt-get install chromium)")
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
-            args=[f"--disable-extensions-except={EXTENSION}", f"--load-extension={EXTENSION}",
-                  "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
+        context = launch_with_extension(p, tmp_path / "profile")
         try:
             yield ExtensionBrowser(context)
         finally:
