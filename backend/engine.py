@@ -33,7 +33,7 @@ MODEL_FILES = ("encoder_model.onnx", "decoder_model.onnx", "decoder_with_past_mo
 
 # onnxruntime-gpu on a machine without CUDA logs an error per session before it
 # falls back to the CPU; which provider really runs is reported by OnnxModel.provider.
-ort.set_default_logger_severity(3)
+ort.set_default_logger_severity(4)
 
 
 def default_providers() -> list[str]:
