@@ -1,0 +1,449 @@
+"""``make eval``: SFT vs SFT→DPO vs SFT→MCM-DPO (and facet ablations), same start, same budget, held-out test.
+
+For every seed: one base model and one SFT run on the *noisy* SFT targets of
+the corpus's train split (trainer/default_model.py, the bundled model's own
+functions); from that same SFT checkpoint, every preference method trains on
+the *same* preference pairs with the same learning rate, batch size and number
+of steps — only the objective (and, for ablations, which MCM-DPO facets are
+on) differs. Every model is then scored on the corpus's **test** split, which
+no run trains on and which decides nothing: there is no model selection at
+all (each run's last checkpoint is evaluated), so the val split is not needed.
+``honesty`` in the result records the split ids and the checks made on them.
+
+Models answer through the PyTorch describer (greedy decoding, the backend's
+input builder); exporting every checkpoint to ONNX would add minutes per run
+and the engine's beam search and confidence policy would mix a serving choice
+into a comparison of training objectives.
+
+Outputs (``--out``, default ``eval_harness/results``): ``comparison.md`` (mean
+± std over seeds per method), ``comparison.json`` (every number per seed, the
+command, config and timings) and ``comparison.png``.
+
+``--quick`` makes a tiny corpus, skips OCR and trains a few steps with a tiny
+model: it checks the pipeline (tests run it), not the methods.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import math
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+from trainer.default_model import (  # noqa: E402
+    Recipe, clean_examples, load_split, ocr_texts, preference, preference_examples, sft, sft_examples,
+)
+from trainer.tiny import ModelSize, build_model  # noqa: E402
+
+log = logging.getLogger("altlens.compare")
+
+# name -> (objective, MCM-DPO facets kept; None = all at the paper's weights). SFT has no preference stage.
+METHODS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "SFT": ("sft", None),
+    "SFT→DPO": ("dpo", None),
+    "SFT→MCM-DPO": ("mcm_dpo", None),
+    "MCM-DPO[response+image]": ("mcm_dpo", ("response", "image")),
+    "MCM-DPO[response+context]": ("mcm_dpo", ("response", "context")),
+    "MCM-DPO[response+image+context]": ("mcm_dpo", ("response", "image", "context")),
+}
+
+# The model of the comparison: the bundled model's architecture at about a quarter of its width,
+# so that 3 seeds x 6 methods fit in the documented time on 2 cores.
+COMPARISON_SIZE = ModelSize(image_size=64, patch_size=8, hidden=64, layers=2, heads=2, decoder_layers=2,
+                            vocab_size=1500, max_positions=256)
+QUICK_SIZE = ModelSize()
+
+# Per-category accuracy columns: exact match of the alt, and for decorative images "called decorative".
+CATEGORY_METRICS = ("acc[text]", "acc[icon_control]", "acc[chart]", "acc[emoji]", "acc[decorative]")
+REPORT_METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", *CATEGORY_METRICS,
+                  "decorative_agreement", "mean_words", "share_over_125_chars", "repetition_rate")
+
+
+@dataclass(frozen=True)
+class ComparisonConfig:
+    """Everything that decides the comparison; written into the result next to the numbers."""
+
+    corpus_dir: Path = REPO / "var" / "model-build" / "corpus"
+    work_dir: Path = REPO / "var" / "eval-compare"
+    out_dir: Path = REPO / "eval_harness" / "results"
+    seeds: tuple[int, ...] = (0, 1, 2)
+    methods: tuple[str, ...] = tuple(METHODS)
+    # The bundled model's recipe (corpus, learning rates, batch sizes, beta, corruption) with fewer epochs.
+    recipe: Recipe = Recipe(sft_epochs=4, pref_epochs=1, rejected_per_example=1)
+    size: ModelSize = COMPARISON_SIZE
+    sft_records: int | None = None  # train records for SFT (None: all)
+    pref_records: int | None = 1200  # train records that give preference pairs (same pairs for every method)
+    test_limit: int | None = None
+    ocr: bool = True
+    threads: int = 2
+
+
+def quick_config(work_dir: Path, out_dir: Path) -> ComparisonConfig:
+    """A tiny end-to-end run (about a minute): pipeline check, not a method comparison."""
+    return ComparisonConfig(corpus_dir=work_dir / "corpus", work_dir=work_dir, out_dir=out_dir, seeds=(0, 1),
+                            methods=("SFT", "SFT→DPO", "SFT→MCM-DPO", "MCM-DPO[response+image]"),
+                            recipe=Recipe(corpus_size=100, sft_epochs=2, sft_batch=16, pref_epochs=1, pref_batch=8,
+                                          rejected_per_example=1),
+                            size=QUICK_SIZE, pref_records=16, ocr=False, threads=1)
+
+
+# -- data --------------------------------------------------------------------------
+
+
+def prepare_corpus(config: ComparisonConfig) -> Path:
+    """Generate the corpus if missing; never overwrite one made with another seed or size."""
+    manifest = config.corpus_dir / "manifest.json"
+    recipe = config.recipe
+    if manifest.is_file():
+        data = json.loads(manifest.read_text())
+        if (data.get("seed"), data.get("size")) != (recipe.seed, recipe.corpus_size):
+            raise SystemExit(f"{config.corpus_dir} holds a corpus of seed {data.get('seed')} size {data.get('size')}, "
+                             f"not {recipe.seed}/{recipe.corpus_size}: pass another --corpus")
+        return config.corpus_dir
+    subprocess.run([sys.executable, "-m", "corpus", "--out", str(config.corpus_dir), "--seed", str(recipe.seed),
+                    "--size", str(recipe.corpus_size), "--quiet"], check=True, cwd=REPO)
+    return config.corpus_dir
+
+
+def record_fields(corpus_dir: Path, split: str) -> dict[str, dict]:
+    """id -> raw corpus record (for ``decided_by`` and the honesty checks)."""
+    lines = (corpus_dir / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+    return {r["id"]: r for r in map(json.loads, filter(str.strip, lines))}
+
+
+def no_ocr(corpus_dir: Path) -> dict[str, str]:
+    """OCR switched off (quick mode): every image reads as no text, as the backend with ALTLENS_OCR=off."""
+    return {r["image_path"]: "" for split in ("train", "val", "test") for r in record_fields(corpus_dir, split).values()}
+
+
+def _subset(examples, records: int | None, seed: int):
+    """The examples of ``records`` train records, picked by a seeded draw over record ids."""
+    if records is None:
+        return examples
+    ids = sorted({e.meta["id"] for e in examples})
+    keep = set(random.Random(seed).sample(ids, min(records, len(ids))))
+    return [e for e in examples if e.meta["id"] in keep]
+
+
+def honesty_checks(corpus_dir: Path) -> dict:
+    """Ids and (image, context) pairs of the test split must not occur in train or val."""
+    splits = {s: record_fields(corpus_dir, s) for s in ("train", "val", "test")}
+
+    def pairs(split: str) -> set[str]:
+        return {r["image_path"] + json.dumps(r["context"], sort_keys=True) for r in splits[split].values()}
+
+    test_ids = set(splits["test"])
+    report = {
+        "split_sizes": {s: len(v) for s, v in splits.items()},
+        "test_ids_in_train_or_val": len(test_ids & (set(splits["train"]) | set(splits["val"]))),
+        "test_image_context_pairs_in_train_or_val": len(pairs("test") & (pairs("train") | pairs("val"))),
+        "model_selection": "none: every run's last checkpoint is evaluated; the test split decides nothing",
+    }
+    if report["test_ids_in_train_or_val"] or report["test_image_context_pairs_in_train_or_val"]:
+        raise SystemExit(f"test split leaks into training data: {report}")
+    return report
+
+
+# -- training ----------------------------------------------------------------------
+
+
+def build_base(out_dir: Path, train_examples, size: ModelSize, seed: int) -> Path:
+    """trainer.default_model.build_base at the comparison's model size."""
+    from backend.modelinput import format_prompt
+
+    texts = []
+    for e in train_examples:
+        texts += [e.chosen, e.rejected or "", format_prompt(e.context, e.ocr_text), e.meta.get("reference", "")]
+    return build_model(out_dir, texts=texts, size=size, seed=seed)
+
+
+def train_methods(config: ComparisonConfig, train_split, seed: int) -> tuple[dict[str, Path], dict]:
+    """One SFT run, then every preference method from that SFT checkpoint on the same pairs."""
+    work = config.work_dir / f"seed-{seed}"
+    if work.exists():
+        shutil.rmtree(work)
+    recipe = dataclasses.replace(config.recipe, seed=seed)
+    sft_data = sft_examples(_subset(train_split, config.sft_records, seed))
+    pairs = preference_examples(_subset(train_split, config.pref_records, seed), recipe.rejected_per_example, seed)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    base = build_base(work / "base", train_split, config.size, seed)
+    models = {"SFT": sft(base, sft_data, work / "sft", recipe, seed)}
+    timings["SFT"] = time.perf_counter() - started
+    steps = {"SFT": _steps(models["SFT"])}
+    for name in config.methods:
+        objective, facets = METHODS[name]
+        if objective == "sft":
+            continue
+        started = time.perf_counter()
+        models[name] = preference(models["SFT"], pairs, work / _slug(name), recipe, seed, objective, facets)
+        timings[name] = time.perf_counter() - started
+        steps[name] = _steps(models[name])
+    used = {"sft_records": sorted({e.meta["id"] for e in sft_data}),
+            "pair_records": sorted({e.meta["id"] for e in pairs}), "pairs": len(pairs), "steps": steps}
+    return {n: models[n] for n in config.methods}, {"train_seconds": timings, **used}
+
+
+def _steps(model_dir: Path) -> int:
+    return int(json.loads((model_dir / "altlens_training.json").read_text())["steps"])
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name.replace("→", "_to_")).strip("_").lower()
+
+
+# -- evaluation --------------------------------------------------------------------
+
+
+def evaluate(model_dir: Path, examples, decided_by: dict[str, str], jar) -> tuple[dict[str, float], list]:
+    """Caption metrics, per-category accuracy and the sensitivity checks of one checkpoint on ``examples``."""
+    from eval_harness.metrics import score
+    from eval_harness.runner import CheckpointDescriber
+    from eval_harness.sensitivity import sensitivity
+
+    describer = CheckpointDescriber(model_dir)
+    predictions = describer.describe(examples)
+    sheet = score(predictions, [e.reference for e in examples], jar)
+    scores = {m: v for m, v in sheet.corpus.items()}
+    for category in ("text", "icon_control", "chart", "emoji"):
+        scores[f"acc[{category}]"] = scores.get(f"exact_match[{category}]", math.nan)
+    decorative = [p.decorative for p, e in zip(predictions, examples) if e.reference.category == "decorative"]
+    scores["acc[decorative]"] = float(np.mean(decorative)) if decorative else math.nan
+    scores.update(sensitivity(describer, examples, predictions, decided_by))
+    return scores, predictions
+
+
+def run(config: ComparisonConfig, command: str) -> dict:
+    """Train and evaluate every method for every seed; write and return the result."""
+    import torch
+
+    from eval_harness.metrics import MeteorJar
+    from eval_harness.runner import to_eval_examples, write_predictions
+
+    torch.set_num_threads(config.threads)
+    started = time.perf_counter()
+    corpus_dir = prepare_corpus(config)
+    honesty = honesty_checks(corpus_dir)
+    ocr = ocr_texts(corpus_dir) if config.ocr else no_ocr(corpus_dir)
+    train_split = load_split(corpus_dir, "train", ocr)
+    test_examples = to_eval_examples(clean_examples(load_split(corpus_dir, "test", ocr)))
+    if config.test_limit:
+        test_examples = test_examples[: config.test_limit]
+    test_records = record_fields(corpus_dir, "test")
+    decided_by = {e.id: test_records[e.example.meta["id"]]["decided_by"] for e in test_examples}
+    jar = MeteorJar.shared()
+    per_seed: dict[str, dict] = {}
+    for seed in config.seeds:
+        log.info("seed %d: training %s", seed, ", ".join(config.methods))
+        models, training = train_methods(config, train_split, seed)
+        evaluated_ids = sorted(e.example.meta["id"] for e in test_examples)
+        overlap = set(evaluated_ids) & (set(training["sft_records"]) | set(training["pair_records"]))
+        if overlap:
+            raise SystemExit(f"seed {seed}: evaluated examples were trained on: {sorted(overlap)[:5]}")
+        scores, eval_seconds = {}, {}
+        for name, model_dir in models.items():
+            t = time.perf_counter()
+            scores[name], predictions = evaluate(model_dir, test_examples, decided_by, jar)
+            eval_seconds[name] = round(time.perf_counter() - t, 1)
+            write_predictions(config.work_dir / f"seed-{seed}" / f"predictions-{_slug(name)}.jsonl",
+                              test_examples, predictions)
+        per_seed[str(seed)] = {"scores": scores, "eval_seconds": eval_seconds,
+                               "train_seconds": {k: round(v, 1) for k, v in training["train_seconds"].items()},
+                               "steps": training["steps"], "pairs": training["pairs"],
+                               "sft_records": len(training["sft_records"]),
+                               "pair_records": len(training["pair_records"]),
+                               "ids_file": _write_ids(config.work_dir / f"seed-{seed}" / "ids.json", training,
+                                                      evaluated_ids)}
+    result = {
+        "command": command,
+        "config": _config_dict(config),
+        "machine": {"cpus": os.cpu_count(), "torch_threads": config.threads, "python": platform.python_version()},
+        "wall_minutes": round((time.perf_counter() - started) / 60, 1),
+        "test_examples": len(test_examples),
+        "honesty": honesty,
+        "summary": summarize(per_seed, config.methods),
+        "seeds": per_seed,
+    }
+    write_outputs(result, config.out_dir)
+    return result
+
+
+def _write_ids(path: Path, training: dict, evaluated_ids: list[str]) -> str:
+    """Which record ids each seed trained and was evaluated on (too long for the report; kept beside it)."""
+    path.write_text(json.dumps({"sft": training["sft_records"], "pairs": training["pair_records"],
+                                "evaluated": evaluated_ids}))
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def _config_dict(config: ComparisonConfig) -> dict:
+    data = dataclasses.asdict(config)
+    for key in ("corpus_dir", "work_dir", "out_dir"):
+        path = Path(data[key])
+        data[key] = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+    return data
+
+
+def summarize(per_seed: dict[str, dict], methods) -> dict[str, dict[str, dict[str, float]]]:
+    """method -> metric -> {mean, std (sample, ddof 1), n} over seeds."""
+    from eval_harness.sensitivity import SENSITIVITY_METRICS
+
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name in methods:
+        out[name] = {}
+        for metric in (*REPORT_METRICS, *SENSITIVITY_METRICS):
+            values = np.array([s["scores"][name].get(metric, math.nan) for s in per_seed.values()], float)
+            values = values[~np.isnan(values)]
+            out[name][metric] = {"mean": float(values.mean()) if values.size else math.nan,
+                                 "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
+                                 "n": int(values.size)}
+    return out
+
+
+# -- report ------------------------------------------------------------------------
+
+
+def _cell(stats: dict[str, float]) -> str:
+    if stats["n"] == 0 or math.isnan(stats["mean"]):
+        return "–"
+    return f"{stats['mean']:.3f} ± {stats['std']:.3f}" if not math.isnan(stats["std"]) else f"{stats['mean']:.3f}"
+
+
+def markdown(result: dict) -> str:
+    from eval_harness.sensitivity import SENSITIVITY_METRICS
+
+    summary = result["summary"]
+    methods = list(summary)
+    cfg = result["config"]
+    seeds = result["seeds"]
+    first = next(iter(seeds.values()))
+    lines = ["# Method comparison: SFT vs SFT→DPO vs SFT→MCM-DPO (held-out test split)", "",
+             f"Produced by `{result['command']}` in {result['wall_minutes']} min on {result['machine']['cpus']} CPUs "
+             f"({result['machine']['torch_threads']} torch threads).", "",
+             f"- seeds: {', '.join(seeds)} (each seed: its own base model, SFT run and preference runs)",
+             f"- test examples: {result['test_examples']} (corpus test split, never trained on, used for no choice)",
+             f"- honesty: {json.dumps(result['honesty'])}",
+             f"- recipe: {json.dumps(cfg['recipe'])}",
+             f"- model size: {json.dumps(cfg['size'])}",
+             f"- budget: SFT on {first['sft_records']} records; every preference method on the same "
+             f"{first['pairs']} pairs ({first['pair_records']} records), steps per run: {json.dumps(first['steps'])}",
+             f"- OCR: {'the backend reader (cached corpus/ocr.json)' if cfg['ocr'] else 'off (quick mode)'}; "
+             "decoding: greedy, PyTorch checkpoint, backend input builder", "",
+             "Mean ± sample std over seeds. acc[c] = exact match of the alt for category c; "
+             "acc[decorative] = share of decorative images called decorative.", ""]
+
+    def table(metrics) -> list[str]:
+        rows = ["| metric | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+        for metric in metrics:
+            rows.append(f"| {metric} | " + " | ".join(_cell(summary[m][metric]) for m in methods) + " |")
+        return rows
+
+    lines += table(REPORT_METRICS)
+    lines += ["", "## Sensitivity checks (eval_harness/sensitivity.py)", "",
+              "context_change_rate: share of answers that change when the page context is swapped for another "
+              "example's of the same category (should be high where the context decides, low where the image "
+              "does). *_logp_drop: per-token log-likelihood of the correct alt, true input minus corrupted image "
+              "(diffusion, step 700/1000) or swapped context (higher = more grounded). answer_in_context: examples "
+              "whose alt is spelt out in the context.", ""]
+    lines += table(SENSITIVITY_METRICS)
+    lines += ["", "## Time", "", "| seed | " + " | ".join(f"train {m} (s)" for m in methods) + " |",
+              "|---|" + "---|" * len(methods)]
+    for seed, data in seeds.items():
+        lines.append(f"| {seed} | " + " | ".join(str(data["train_seconds"].get(m, "–")) for m in methods) + " |")
+    lines += ["", "![comparison](comparison.png)", ""]
+    return "\n".join(lines)
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = result["summary"]
+    methods = list(summary)
+    panels = [("caption metrics", ["BLEU-4", "METEOR", "ROUGE-L", "CIDEr"]), ("per-category accuracy", CATEGORY_METRICS)]
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.5))
+    width = 0.8 / len(methods)
+    for ax, (title, metrics) in zip(axes, panels):
+        x = np.arange(len(metrics))
+        for i, m in enumerate(methods):
+            means = [summary[m][k]["mean"] for k in metrics]
+            stds = [summary[m][k]["std"] for k in metrics]
+            ax.bar(x + i * width - 0.4 + width / 2, np.nan_to_num(means), width, yerr=np.nan_to_num(stds),
+                   capsize=2, label=m)
+        ax.set_xticks(x, metrics, rotation=20, ha="right", fontsize=8)
+        ax.set_title(title + " (mean ± std over seeds)")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_outputs(result: dict, out_dir: Path) -> dict[str, Path]:
+    from eval_harness.report import _json_safe
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out_dir / "comparison.json", "markdown": out_dir / "comparison.md",
+             "plot": out_dir / "comparison.png"}
+    paths["json"].write_text(json.dumps(_json_safe(result), indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    paths["markdown"].write_text(markdown(result), encoding="utf-8")
+    plot(result, paths["plot"])
+    return paths
+
+
+# -- the command ---------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
+    defaults = ComparisonConfig()
+    p = argparse.ArgumentParser(prog="python -m eval_harness.compare", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny corpus and model, few steps (pipeline check)")
+    p.add_argument("--corpus", type=Path, default=None, help=f"corpus folder (default {defaults.corpus_dir})")
+    p.add_argument("--work", type=Path, default=defaults.work_dir, help="checkpoints and predictions")
+    p.add_argument("--out", type=Path, default=defaults.out_dir, help="comparison.{md,json,png} go here")
+    p.add_argument("--seeds", type=int, nargs="+", default=None)
+    p.add_argument("--methods", nargs="+", default=None, choices=list(METHODS))
+    p.add_argument("--test-limit", type=int, default=None, help="evaluate the first N test examples only")
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    args = p.parse_args(argv)
+    config = quick_config(args.work, args.out) if args.quick else dataclasses.replace(defaults, work_dir=args.work,
+                                                                                       out_dir=args.out)
+    changes = {"corpus_dir": args.corpus, "seeds": tuple(args.seeds) if args.seeds else None,
+               "methods": tuple(args.methods) if args.methods else None, "test_limit": args.test_limit,
+               "threads": args.threads}
+    config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
+    if "SFT" not in config.methods:
+        config = dataclasses.replace(config, methods=("SFT", *config.methods))
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    for name in ("transformers", "accelerate"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    config = parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    result = run(config, "python -m eval_harness.compare " + " ".join(argv))
+    print(json.dumps({m: {k: round(v["mean"], 4) for k, v in s.items() if k in ("CIDEr", "ROUGE-L")}
+                      for m, s in result["summary"].items()}, indent=1))
+    print(f"wrote {config.out_dir / 'comparison.md'} in {result['wall_minutes']} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""``python -m eval_harness.compare --quick`` end to end, and the pieces that keep the comparison honest."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from eval_harness import compare
+from eval_harness.metrics import Reference
+from eval_harness.runner import EvalExample
+from eval_harness.sensitivity import answer_in_context, swap_partners, with_context_of
+from backend.modelinput import PageContext
+from trainer.data import PreferenceExample
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("compare")
+    code = compare.main(["--quick", "--work", str(work), "--out", str(work / "out")])
+    assert code == 0
+    return work, json.loads((work / "out" / "comparison.json").read_text())
+
+
+def test_quick_run_writes_report_for_every_method_and_seed(quick_run):
+    work, result = quick_run
+    out = work / "out"
+    assert (out / "comparison.png").stat().st_size > 1000
+    md = (out / "comparison.md").read_text()
+    assert f"python -m eval_harness.compare --quick --work {work}" in md  # the command that produced it
+    methods = result["config"]["methods"]
+    assert methods[0] == "SFT" and "SFT→DPO" in methods and "SFT→MCM-DPO" in methods
+    assert sorted(result["seeds"]) == ["0", "1"]
+    for name in methods:
+        assert f"| {name} " in md or f" {name} |" in md
+        for metric in ("CIDEr", "ROUGE-L", "acc[text]", "image_logp_drop"):
+            stats = result["summary"][name][metric]
+            assert stats["n"] == 2 and math.isfinite(stats["mean"]) and math.isfinite(stats["std"])
+    for seed in result["seeds"].values():
+        assert set(seed["scores"]) == set(methods)
+        assert 0 <= seed["scores"]["SFT"]["CIDEr"] and 0 <= seed["scores"]["SFT"]["decorative_agreement"] <= 1
+
+
+def test_every_preference_method_gets_the_same_budget_from_the_same_sft(quick_run):
+    work, result = quick_run
+    for seed, data in result["seeds"].items():
+        steps = {m: s for m, s in data["steps"].items() if m != "SFT"}
+        assert len(set(steps.values())) == 1 and next(iter(steps.values())) >= 1, steps
+        for method in steps:
+            trained = json.loads((work / f"seed-{seed}" / compare._slug(method) / "final" /
+                                  "altlens_training.json").read_text())["config"]
+            assert Path(trained["model_name_or_path"]) == work / f"seed-{seed}" / "sft" / "final"
+            assert trained["seed"] == int(seed)
+
+
+def test_evaluated_examples_were_never_trained_on(quick_run):
+    work, result = quick_run
+    corpus = work / "corpus"
+    split_ids = {s: {json.loads(line)["id"] for line in (corpus / f"{s}.jsonl").read_text().splitlines()}
+                 for s in ("train", "val", "test")}
+    assert result["honesty"]["test_ids_in_train_or_val"] == 0
+    for seed in result["seeds"].values():
+        ids = json.loads(Path(seed["ids_file"]).read_text())
+        assert ids["evaluated"] and set(ids["evaluated"]) <= split_ids["test"]
+        assert set(ids["sft"]) <= split_ids["train"] and set(ids["pairs"]) <= split_ids["train"]
+        assert not set(ids["evaluated"]) & (set(ids["sft"]) | set(ids["pairs"]))
+    assert result["test_examples"] == len(split_ids["test"])
+
+
+def _write_split(folder: Path, split: str, records: list[dict]) -> None:
+    (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_honesty_checks_refuse_a_leaking_split(tmp_path):
+    record = {"id": "s0-1", "image_path": "images/a.png", "context": {"heading": "Menu"}}
+    other = {"id": "s0-2", "image_path": "images/b.png", "context": {"heading": "Menu"}}
+    _write_split(tmp_path, "train", [record])
+    _write_split(tmp_path, "val", [])
+    _write_split(tmp_path, "test", [other])
+    assert compare.honesty_checks(tmp_path)["test_ids_in_train_or_val"] == 0
+    _write_split(tmp_path, "test", [other, dict(record, id="s0-3")])  # same image and context as a train record
+    with pytest.raises(SystemExit, match="leaks"):
+        compare.honesty_checks(tmp_path)
+    _write_split(tmp_path, "test", [record])
+    with pytest.raises(SystemExit, match="leaks"):
+        compare.honesty_checks(tmp_path)
+
+
+def test_prepare_corpus_never_overwrites_another_corpus(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps({"seed": 0, "size": 4000}))
+    config = compare.quick_config(tmp_path, tmp_path / "out")
+    config = compare.dataclasses.replace(config, corpus_dir=tmp_path)
+    with pytest.raises(SystemExit, match="another --corpus"):
+        compare.prepare_corpus(config)
+    assert json.loads((tmp_path / "manifest.json").read_text())["size"] == 4000
+
+
+def test_summary_is_mean_and_sample_std_over_seeds():
+    per_seed = {str(s): {"scores": {"SFT": {"CIDEr": v, "ROUGE-L": 0.5}}} for s, v in enumerate([0.1, 0.2, 0.6])}
+    summary = compare.summarize(per_seed, ["SFT"])["SFT"]
+    assert summary["CIDEr"]["mean"] == pytest.approx(0.3)
+    assert summary["CIDEr"]["std"] == pytest.approx(math.sqrt(((0.2) ** 2 + 0.1 ** 2 + 0.3 ** 2) / 2))
+    assert summary["ROUGE-L"] == {"mean": 0.5, "std": 0.0, "n": 3}
+    assert summary["BLEU-4"]["n"] == 0  # never measured: not silently zero
+
+
+def _example(i: int, category: str, reference: str, **context) -> EvalExample:
+    ctx = PageContext.from_mapping(context)
+    pe = PreferenceExample(context=ctx, chosen=reference, meta={"id": f"s0-{i}"})
+    return EvalExample(f"test:s0-{i}", pe, Reference([reference], reference == "", category))
+
+
+def test_swap_partners_pick_same_category_with_another_answer():
+    examples = [_example(0, "icon_control", "Search"), _example(1, "icon_control", "Search"),
+                _example(2, "icon_control", "Zoom in"), _example(3, "text", "Our Menu"),
+                _example(4, "text", "Sale")]
+    partners = swap_partners(examples, seed=0)
+    assert partners[0] == 2 and partners[1] == 2 and partners[2] in (0, 1)
+    assert partners[3] == 4 and partners[4] == 3
+    swapped = with_context_of(examples[3], _example(9, "text", "x", heading="Other page"))
+    assert swapped.context.heading == "Other page" and swapped.reference.texts == ["Our Menu"]
+    assert swap_partners([_example(0, "text", "a")]) == [-1]
+
+
+def test_answer_in_context_needs_every_word_of_the_alt():
+    assert answer_in_context(_example(0, "icon_control", "Account", control_href="/account"))
+    assert answer_in_context(_example(1, "text", "Our menu!", heading="OUR MENU"))
+    assert not answer_in_context(_example(2, "text", "Our menu", heading="Menu"))
+    assert not answer_in_context(_example(3, "decorative", "", heading="Menu"))
