@@ -2,8 +2,10 @@
 (``tests/conftest.py``'s ``live_backend``, ``python -m eval_harness.pages``)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import uuid
 import subprocess
 import sys
 import time
@@ -11,6 +13,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+POSTGRES_URL = os.environ.get("ALTLENS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@contextlib.contextmanager
+def postgres_schema(admin_url: str = POSTGRES_URL, prefix: str = "altlens_test_"):
+    """A migrated fresh PostgreSQL schema; yields its URL (search_path set), drops it afterwards.
+
+    One schema per test or run lets suites share the project's one database without colliding.
+    """
+    from sqlalchemy import create_engine, text
+
+    from backend.db import Database
+
+    schema = prefix + uuid.uuid4().hex[:12]
+    admin = create_engine(admin_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{admin_url}?options=-csearch_path%3D{schema}"
+    try:
+        database = Database(url)
+        database.upgrade()
+        database.dispose()
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def free_port() -> int:

@@ -27,7 +27,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,40 +45,13 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-POSTGRES_URL = os.environ.get("ALTLENS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+from backend.testing import POSTGRES_URL, free_port, postgres_schema  # noqa: E402
+
 NO_LIMITS = {"ALTLENS_RATELIMIT_TOKEN": "1000000 per minute", "ALTLENS_RATELIMIT_ADDRESS": "1000000 per minute"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # -- database and model ---------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def postgres_schema(admin_url: str = POSTGRES_URL):
-    """A migrated fresh schema; yields its URL (search_path set), drops it afterwards."""
-    from sqlalchemy import create_engine, text
-
-    from backend.db import Database
-
-    schema = "altlens_load_" + uuid.uuid4().hex[:12]
-    admin = create_engine(admin_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{admin_url}?options=-csearch_path%3D{schema}"
-    try:
-        database = Database(url)
-        database.upgrade()
-        database.dispose()
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def create_tokens(database_url: str, count: int, prefix: str = "load") -> list[str]:
     from backend.auth import create_client
     from backend.db import Database

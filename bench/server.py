@@ -4,7 +4,6 @@ the service, not the limiter; everything else is the production configuration.""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,8 @@ from pathlib import Path
 
 import requests
 
+from backend.testing import free_port
 from bench.config import REPO
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def published_registry(root: Path, model_dir: Path) -> Path:

@@ -6,15 +6,13 @@ fault tests start the backend the same way.
 from __future__ import annotations
 
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from backend import create_app
-from backend.db import Database
 from backend.state import EXTENSION_KEY
+from backend.testing import postgres_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -53,17 +51,5 @@ def make_app(tmp_path, model_root):
 @pytest.fixture
 def pg_url():
     """A migrated PostgreSQL URL whose search_path is a schema made for this test alone (dropped afterwards)."""
-    schema = "altlens_rel_" + uuid.uuid4().hex[:12]
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    try:
-        database = Database(url)
-        database.upgrade()
-        database.dispose()
+    with postgres_schema(POSTGRES_URL, prefix="altlens_rel_") as url:
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
