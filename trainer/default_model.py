@@ -254,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     export_onnx(final, staging, {"trained": True, "recipe": dataclasses.asdict(recipe),
                                  "note": "bundled altlens model: SFT on noisy corpus alt text, then MCM-DPO"})
     (staging / "decoder_model_merged.onnx").unlink(missing_ok=True)  # the engine never loads it
+    shutil.copytree(final, staging / "pytorch")  # retrain.py fine-tunes the served model from here
     report = evaluate(staging, load_split(corpus_dir, "test", ocr))
     (staging / "metrics.json").write_text(json.dumps(report, indent=2))
     log.info("held-out test: %s", json.dumps(report))
