@@ -49,7 +49,7 @@ class Recipe:
 
     seed: int = 0
     corpus_size: int = 4000
-    sft_epochs: int = 30
+    sft_epochs: int = 10
     sft_lr: float = 1e-3
     sft_batch: int = 32
     pref_epochs: int = 1

@@ -4,13 +4,28 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 import requests
 
 from backend.registry import ModelRegistry
+from backend.testing import LiveBackend
 from backend_helpers import b64, png_bytes
 
 
-def test_publish_during_requests_over_http(live_backend, tiny_onnx):
+@pytest.fixture
+def unthrottled_backend(tiny_model_root, tmp_path):
+    """A live backend whose rate limits are lifted: this test is about swapping, not limiting."""
+    backend = LiveBackend(models_dir=tiny_model_root, database_url=f"sqlite:///{tmp_path / 'altlens.db'}",
+                          log_path=tmp_path / "backend.log",
+                          extra_env={"ALTLENS_RATELIMIT_TOKEN": "100000 per minute",
+                                     "ALTLENS_RATELIMIT_ADDRESS": "100000 per minute"})
+    backend.init("swap").start()
+    yield backend
+    backend.stop()
+
+
+def test_publish_during_requests_over_http(unthrottled_backend, tiny_onnx):
+    live_backend = unthrottled_backend
     session = requests.Session()
     session.headers.update({"Authorization": f"Bearer {live_backend.token}"})
     failures, versions = [], []
