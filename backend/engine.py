@@ -197,8 +197,7 @@ class AltTextEngine:
         for h in hypotheses:
             ids = h.ids[:-1] if h.ids and h.ids[-1] == self.model.eos_id else h.ids
             text, decorative = decode_response(self.model.tokenizer, ids)
-            meaningful = decorative or any(ch.isalnum() for ch in text)  # "-" or "…" describes nothing
-            if meaningful and (text, decorative) not in [(t, d) for t, d, _ in decoded]:
+            if (decorative or text) and (text, decorative) not in [(t, d) for t, d, _ in decoded]:
                 decoded.append((text, decorative, math.exp(h.mean_logprob)))
         if not decoded:
             return Description("", False, 0.0, True, [])
