@@ -3,7 +3,6 @@ or, from the alembic command line (``alembic -c backend/alembic.ini ...``), on D
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 from backend.models import Base
 
