@@ -17,8 +17,9 @@ POSTGRES_URL = os.environ.get("ALTLENS_TEST_POSTGRES_URL", "postgresql+psycopg:/
 
 
 @contextlib.contextmanager
-def postgres_schema(admin_url: str = POSTGRES_URL, prefix: str = "altlens_test_"):
-    """A migrated fresh PostgreSQL schema; yields its URL (search_path set), drops it afterwards.
+def postgres_schema(admin_url: str = POSTGRES_URL, prefix: str = "altlens_test_", migrate: bool = True):
+    """A fresh PostgreSQL schema, migrated unless ``migrate`` is False; yields its URL (search_path set)
+    and drops it afterwards.
 
     One schema per test or run lets suites share the project's one database without colliding.
     """
@@ -32,9 +33,10 @@ def postgres_schema(admin_url: str = POSTGRES_URL, prefix: str = "altlens_test_"
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = f"{admin_url}?options=-csearch_path%3D{schema}"
     try:
-        database = Database(url)
-        database.upgrade()
-        database.dispose()
+        if migrate:
+            database = Database(url)
+            database.upgrade()
+            database.dispose()
         yield url
     finally:
         with admin.begin() as conn:

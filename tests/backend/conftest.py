@@ -6,17 +6,12 @@ exported model from tests/conftest.py (``tiny_model_root``).
 """
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
-from sqlalchemy import create_engine, text
 
 from backend import create_app
 from backend.state import EXTENSION_KEY
+from backend.testing import POSTGRES_URL, postgres_schema
 from backend_helpers import FakeEngine, FakeRegistry
-
-POSTGRES_URL = os.environ.get("ALTLENS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -25,16 +20,8 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'altlens.db'}"
         return
-    schema = "altlens_test_" + uuid.uuid4().hex[:12]
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(POSTGRES_URL, migrate=False) as url:  # the app under test migrates it
+        yield url
 
 
 @pytest.fixture
