@@ -166,12 +166,14 @@ def test_two_process_data_parallel_run(tiny_checkpoint, sample_dir, tmp_path):
         port = probe.getsockname()[1]
     out = tmp_path / "ddp"
     done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+         "--master_addr", "127.0.0.1", "--master_port", str(port),
          "-m", "trainer", "dpo",
          "--model", str(tiny_checkpoint), "--data", str(sample_dir / "twitter" / "twitter_train.json"),
          "--out", str(out), "--max-steps", "2", "--batch-size", "2", "--learning-rate", "1e-3",
          "--device", "cpu", "--no-progress"],
-        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=240)
+        # gloo on the loopback interface: with the machine's other interfaces it can hang at rendezvous
+        cwd=REPO, env=dict(_env(), GLOO_SOCKET_IFNAME="lo"), capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = [json.loads(line) for line in (out / METRICS_FILE).read_text().splitlines()]
     assert [m["step"] for m in metrics] == [1, 2]  # written once (main process), not twice
