@@ -53,8 +53,10 @@ model: $(STAMP) system-packages
 	$(PY) trainer/default_model.py
 
 ## eval: the method comparison (SFT vs SFT→DPO vs SFT→MCM-DPO and facet ablations, 3 seeds)
+## EVAL_ARGS="--sft-checkpoint var/model-build/sft/best" reuses `make model`'s SFT stage (checked)
+EVAL_ARGS ?=
 eval: $(STAMP) system-packages
-	$(PY) -m eval_harness.compare
+	$(PY) -m eval_harness.compare $(EVAL_ARGS)
 
 ## bench: benchmarks, side by side, ratios printed and written to bench/results/
 bench: $(STAMP) test-deps

@@ -22,7 +22,7 @@ import onnxruntime as ort
 from PIL import Image
 from transformers import AutoImageProcessor, AutoTokenizer
 
-from backend.modelinput import ModelInput, PageContext, build_model_input, decode_response
+from backend.modelinput import ModelInput, PageContext, build_model_input, decode_response, encode_response
 
 log = logging.getLogger(__name__)
 
@@ -116,28 +116,63 @@ class OnnxModel:
         return out
 
     def beam_search(self, prompt_ids: list[int], hidden: np.ndarray, num_beams: int, max_new_tokens: int) -> list[Hypothesis]:
-        """Ranked finished hypotheses (best first, by mean token log-probability)."""
+        """Ranked hypotheses (best first, by mean token log-probability), each distinct.
+
+        Hypotheses that end (emit the end token) leave the beam; the beam is refilled
+        from the next-best continuations, so ``num_beams`` live beams keep searching
+        until ``num_beams`` hypotheses have ended and no live beam is ahead of them.
+        Only when ``max_new_tokens`` runs out are unfinished beams returned, as they stand.
+        """
         logp, past = self._first_step(prompt_ids, hidden, rows=num_beams)
-        first = np.argsort(-logp)[:num_beams]
-        beams = [Hypothesis([int(t)], float(logp[t])) for t in first]
         finished: list[Hypothesis] = []
-        hidden_rows = np.repeat(hidden[None], num_beams, axis=0)
-        for _ in range(max_new_tokens - 1):
-            live = [b for b in beams if b.ids[-1] != self.eos_id]
-            finished += [b for b in beams if b.ids[-1] == self.eos_id]
-            if len(finished) >= num_beams or not live:
+        beams: list[Hypothesis] = []
+        for token in np.argsort(-logp)[: 2 * num_beams]:
+            hypothesis = Hypothesis([int(token)], float(logp[token]))
+            (finished if token == self.eos_id else beams).append(hypothesis)
+            if len(beams) == num_beams:
                 break
-            rows = [beams.index(b) for b in live]
-            tokens = np.array([b.ids[-1] for b in live])
-            logp, present = self._next_step(tokens, hidden_rows[: len(live)], [p[rows] for p in past])
-            scores = np.array([b.logprob for b in live])[:, None] + logp
-            flat = np.argsort(-scores, axis=None)[:num_beams]
-            parents, toks = np.unravel_index(flat, scores.shape)
-            beams = [Hypothesis(live[p].ids + [int(t)], float(scores[p, t])) for p, t in zip(parents, toks)]
-            past = [np.ascontiguousarray(p[parents]) for p in present]
+        for _ in range(max_new_tokens - 1):
+            if not beams or self._search_done(finished, beams, num_beams):
+                break
+            tokens = np.array([b.ids[-1] for b in beams])
             hidden_rows = np.repeat(hidden[None], len(beams), axis=0)
-        finished += beams
+            logp, present = self._next_step(tokens, hidden_rows, [p[: len(beams)] for p in past])
+            scores = np.array([b.logprob for b in beams])[:, None] + logp
+            live, parents = [], []
+            for flat in np.argsort(-scores, axis=None)[: 2 * num_beams]:
+                parent, token = np.unravel_index(flat, scores.shape)
+                hypothesis = Hypothesis(beams[parent].ids + [int(token)], float(scores[parent, token]))
+                if token == self.eos_id:
+                    finished.append(hypothesis)
+                else:
+                    live.append(hypothesis)
+                    parents.append(int(parent))
+                if len(live) == num_beams:
+                    break
+            beams = live
+            past = [np.ascontiguousarray(p[parents]) for p in present]
+        else:
+            finished += beams  # out of tokens: the unfinished beams are all there is
+        if not finished:
+            finished = beams
         return sorted(finished, key=lambda h: h.mean_logprob, reverse=True)[:num_beams]
+
+    @staticmethod
+    def _search_done(finished: list[Hypothesis], beams: list[Hypothesis], num_beams: int) -> bool:
+        """Enough ended hypotheses, and no live beam ahead of the worst of them so far
+        (transformers' beam search stops on the same test)."""
+        if len(finished) < num_beams:
+            return False
+        worst_kept = sorted(h.mean_logprob for h in finished)[-num_beams]
+        return max(b.mean_logprob for b in beams) < worst_kept
+
+    def score(self, prompt_ids: list[int], hidden: np.ndarray, response_ids: list[int]) -> Hypothesis:
+        """The model's log-probability of a given response (one teacher-forced decoder pass)."""
+        ids = list(prompt_ids) + list(response_ids)
+        logits = self.decoder.run(None, {"input_ids": np.array([ids[:-1]], dtype=np.int64),
+                                         "encoder_hidden_states": hidden[None]})[0][0]
+        logp = _log_softmax(logits[len(prompt_ids) - 1:])
+        return Hypothesis(list(response_ids), float(sum(logp[i, t] for i, t in enumerate(response_ids))))
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -162,6 +197,7 @@ class EngineSettings:
 
     num_beams: int = 4
     max_new_tokens: int = 32
+    score_ocr_text: bool = True
     low_confidence_below: float = 0.35
     safe_max_words: int = 6
 
@@ -188,11 +224,20 @@ class AltTextEngine:
         if not inputs:
             return []
         hidden = self.model.encode(np.stack([m.pixel_values for m in inputs]))
-        return [self._describe_one(m, h, o) for m, h, o in zip(inputs, hidden, ocr_texts)]
+        return [self._describe_one(m, h, c, o) for m, h, c, o in zip(inputs, hidden, contexts, ocr_texts)]
 
-    def _describe_one(self, model_input: ModelInput, hidden: np.ndarray, ocr_text: str) -> Description:
+    def _describe_one(self, model_input: ModelInput, hidden: np.ndarray, context: PageContext,
+                      ocr_text: str) -> Description:
         s = self.settings
         hypotheses = self.model.beam_search(model_input.prompt_ids, hidden, s.num_beams, s.max_new_tokens)
+        if ocr_text and s.score_ocr_text:
+            # The text read in the image is put to the model as one more candidate. Beam search
+            # loses long copies to a single misread token; the model's own score decides here
+            # whether the image's text is the right alt (a button) or not (a chart's labels).
+            response = encode_response(self.model.tokenizer, ocr_text)
+            if len(response) <= s.max_new_tokens:
+                hypotheses.append(self.model.score(model_input.prompt_ids, hidden, response))
+                hypotheses.sort(key=lambda h: h.mean_logprob, reverse=True)
         decoded = []
         for h in hypotheses:
             ids = h.ids[:-1] if h.ids and h.ids[-1] == self.model.eos_id else h.ids
@@ -203,15 +248,34 @@ class AltTextEngine:
             return Description("", False, 0.0, True, [])
         best_text, decorative, confidence = decoded[0]
         candidates = [t for t, d, _ in decoded[1:] if not d]
-        if confidence >= s.low_confidence_below:
+        overruled = decorative and must_be_named(context, ocr_text)
+        if confidence >= s.low_confidence_below and not overruled:
             return Description(best_text, decorative, confidence, False, candidates)
         # Low confidence changes the answer: never a confident invention, never a
-        # low-confidence "decorative" that would hide the image from the user.
+        # low-confidence "decorative" that would hide the image from the user. A
+        # "decorative" overruled by must_be_named is treated the same way: the
+        # model misjudged this image, so none of its other answers is trusted either.
         safe = _shorten(ocr_text, s.safe_max_words) if ocr_text else ""
         if not safe:
             texts = [t for t, d, _ in decoded if not d]
             safe = _shorten(min(texts, key=len), s.safe_max_words) if texts else ""
         return Description(safe, False, confidence, True, [t for t in candidates if t != safe])
+
+
+def must_be_named(context: PageContext, ocr_text: str) -> bool:
+    """Images that ``alt=""`` would harm, whatever the model says.
+
+    The only content of a link or button: marked decorative, the control has no
+    name at all (WCAG 1.1.1, 4.1.2). An image holding text the page does not
+    already say next to it: hiding it hides that text (images of text, 1.4.5).
+    The corpus's own labels agree: none of its decorative images is either.
+    """
+    if context.control_role and context.only_content:
+        return True
+    if not ocr_text:
+        return False
+    nearby = " ".join((context.control_text, context.caption, context.heading, context.surrounding_text)).lower()
+    return ocr_text.lower() not in nearby
 
 
 def _shorten(text: str, max_words: int) -> str:

@@ -10,6 +10,10 @@ Layout of a registry root::
 Publishing copies into a hidden temporary directory, checks that the model
 loads and answers smoke inputs, renames it into place and only then rewrites
 ``CURRENT``: a publisher killed at any point leaves the served model as it was.
+The renamed directory carries an ``.unpublished`` marker until ``CURRENT`` names
+it, so the ``CURRENT`` swap is the one moment a version appears: a publisher
+killed between the rename and the swap leaves a directory that is not listed as
+a version, and the next publish removes it (with any stale staging directory).
 Each backend process polls ``CURRENT``; a new version is loaded and smoke-tested
 beside the old one and swapped in by one reference assignment, so requests in
 flight finish on the engine they started with. A version that fails is refused
@@ -26,6 +30,7 @@ import threading
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -36,6 +41,7 @@ from backend.modelinput import PageContext
 log = logging.getLogger(__name__)
 
 VERSION_PATTERN = re.compile(r"^v(\d{4,})$")
+UNPUBLISHED = ".unpublished"  # inside a version directory that CURRENT has not named yet
 SMOKE_CONTEXTS = [
     PageContext(control_role="link", control_href="/cart", only_content=True),
     PageContext(caption="Quarterly sales", heading="Report", page_title="Example"),
@@ -91,9 +97,12 @@ class ModelRegistry:
         return name if VERSION_PATTERN.match(name) else None
 
     def versions(self) -> list[str]:
+        """Published versions: ``vNNNN`` directories, less those a killed publisher left unpublished."""
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if VERSION_PATTERN.match(p.name) and p.is_dir())
+        current = self.current_version_name()
+        return sorted(p.name for p in self.root.iterdir() if VERSION_PATTERN.match(p.name) and p.is_dir()
+                      and (p.name == current or not (p / UNPUBLISHED).exists()))
 
     def current(self) -> AltTextEngine:
         """The engine to use for one request (take it once per request)."""
@@ -154,30 +163,58 @@ class ModelRegistry:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def publish(self, source_dir: str | Path) -> str:
-        """Check ``source_dir``, copy it in as the next version and make it current."""
-        with self.publish_lock():
-            return self._publish_locked(Path(source_dir))
+    def publish(self, source_dir: str | Path, before_swap: Callable[[], None] | None = None) -> str:
+        """Check ``source_dir``, copy it in as the next version and make it current.
 
-    def _publish_locked(self, source: Path) -> str:
+        ``before_swap`` is called once the version is in place, just before ``CURRENT``
+        is rewritten (trainer/retrain.py's fault-injection point for tests).
+        """
+        with self.publish_lock():
+            return self._publish_locked(Path(source_dir), before_swap)
+
+    def _publish_locked(self, source: Path, before_swap: Callable[[], None] | None) -> str:
+        self._remove_leftovers()
         staging = self.root / f".staging-{uuid.uuid4().hex}"
         shutil.copytree(source, staging)
         try:
             numbers = [int(VERSION_PATTERN.match(v).group(1)) for v in self.versions()]
             version = f"v{(max(numbers, default=0) + 1):04d}"
             load_checked(staging, version, ["CPUExecutionProvider"], self.settings)
+            (staging / UNPUBLISHED).touch()
             _fsync_tree(staging)
             os.rename(staging, self.root / version)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        self.set_current(version)
+        if before_swap is not None:
+            before_swap()
+        self._write_current(version)
+        (self.root / version / UNPUBLISHED).unlink()
         return version
+
+    def _remove_leftovers(self) -> None:
+        """What a killed publisher left (only called under the publish lock, so none is in use)."""
+        self._settle_current()
+        for path in self.root.iterdir():
+            if path.name.startswith(".staging-"):
+                shutil.rmtree(path, ignore_errors=True)
+            elif VERSION_PATTERN.match(path.name) and (path / UNPUBLISHED).exists():
+                shutil.rmtree(path)
+
+    def _settle_current(self) -> None:
+        """Drop the marker a publisher killed just after its swap left on the current version."""
+        current = self.current_version_name()
+        if current is not None:
+            (self.root / current / UNPUBLISHED).unlink(missing_ok=True)
 
     def set_current(self, version: str) -> None:
         """Point CURRENT at ``version`` atomically (also used to roll back)."""
         if version not in self.versions():
             raise NoModelError(f"unknown version {version}")
+        self._settle_current()  # a rollback must not turn the version it leaves into a leftover
+        self._write_current(version)
+
+    def _write_current(self, version: str) -> None:
         tmp = self.root / f".CURRENT-{uuid.uuid4().hex}"
         tmp.write_text(version + "\n")
         os.replace(tmp, self.root / "CURRENT")

@@ -1,14 +1,21 @@
 """``make eval``: SFT vs SFT→DPO vs SFT→MCM-DPO (and facet ablations), same start, same budget, held-out test.
 
-For every seed: one base model and one SFT run on the *noisy* SFT targets of
-the corpus's train split (trainer/default_model.py, the bundled model's own
-functions); from that same SFT checkpoint, every preference method trains on
-the *same* preference pairs with the same learning rate, batch size and number
-of steps — only the objective (and, for ablations, which MCM-DPO facets are
-on) differs. Every model is then scored on the corpus's **test** split, which
-no run trains on and which decides nothing: there is no model selection at
-all (each run's last checkpoint is evaluated), so the val split is not needed.
-``honesty`` in the result records the split ids and the checks made on them.
+One base model and one SFT run on the *noisy* SFT targets of the corpus's
+train split (trainer/default_model.py, the bundled model's own functions and
+recipe), stopped at its lowest clean NLL on the val split. From that same SFT
+checkpoint, for every seed, every preference method trains on the *same*
+preference pairs with the same learning rate, batch size and number of steps —
+only the objective (and, for ablations, which MCM-DPO facets are on) differs;
+the seed draws the pairs and sets their order, the image corruptions and the
+swapped contexts. Every model is then scored on the corpus's **test** split,
+which no run trains on and which decides nothing. ``honesty`` in the result
+records the split ids and the checks made on them.
+
+The SFT stage is shared rather than repeated per seed: the question is what
+each preference objective adds to one starting point, and 3 SFT runs would
+cost as much as the whole comparison on 2 cores. ``--sft-checkpoint`` reuses
+an SFT model this recipe already trained (``make model`` trains the identical
+one, seed 0) after checking its recipe, size and record count.
 
 Models answer through the PyTorch describer (greedy decoding, the backend's
 input builder); exporting every checkpoint to ONNX would add minutes per run
@@ -48,7 +55,7 @@ import numpy as np  # noqa: E402
 from trainer.default_model import (  # noqa: E402
     Recipe, clean_examples, load_split, ocr_texts, preference, preference_examples, sft, sft_examples,
 )
-from trainer.tiny import ModelSize, build_model  # noqa: E402
+from trainer.tiny import BUNDLED_SIZE, ModelSize, build_model  # noqa: E402
 
 log = logging.getLogger("altlens.compare")
 
@@ -62,10 +69,6 @@ METHODS: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "MCM-DPO[response+image+context]": ("mcm_dpo", ("response", "image", "context")),
 }
 
-# The model of the comparison: the bundled model's architecture at about a quarter of its width,
-# so that 3 seeds x 6 methods fit in the documented time on 2 cores.
-COMPARISON_SIZE = ModelSize(image_size=64, patch_size=8, hidden=64, layers=2, heads=2, decoder_layers=2,
-                            vocab_size=1500, max_positions=256)
 QUICK_SIZE = ModelSize()
 
 # Per-category accuracy columns: exact match of the alt, and for decorative images "called decorative".
@@ -83,14 +86,18 @@ class ComparisonConfig:
     out_dir: Path = REPO / "eval_harness" / "results"
     seeds: tuple[int, ...] = (0, 1, 2)
     methods: tuple[str, ...] = tuple(METHODS)
-    # The bundled model's recipe (corpus, learning rates, batch sizes, beta, corruption) with fewer epochs.
-    recipe: Recipe = Recipe(sft_epochs=4, pref_epochs=1, rejected_per_example=1)
-    size: ModelSize = COMPARISON_SIZE
+    # The bundled model's recipe and size (trainer/default_model.py): what is compared is what ships.
+    recipe: Recipe = Recipe()
+    size: ModelSize = BUNDLED_SIZE
     sft_records: int | None = None  # train records for SFT (None: all)
-    pref_records: int | None = 1200  # train records that give preference pairs (same pairs for every method)
+    # train records that give preference pairs (the same pairs for every method); the bundled model
+    # uses all 3,192: 1,200 keeps 3 seeds x 5 preference runs within the documented time on 2 cores
+    pref_records: int | None = 1200
     test_limit: int | None = None
     ocr: bool = True
-    threads: int = 2
+    threads: int = 1
+    # an SFT model already trained by this recipe (e.g. `make model`'s var/model-build/sft/best): checked, reused
+    sft_checkpoint: Path | None = None
 
 
 def quick_config(work_dir: Path, out_dir: Path) -> ComparisonConfig:
@@ -152,7 +159,8 @@ def honesty_checks(corpus_dir: Path) -> dict:
         "split_sizes": {s: len(v) for s, v in splits.items()},
         "test_ids_in_train_or_val": len(test_ids & (set(splits["train"]) | set(splits["val"]))),
         "test_image_context_pairs_in_train_or_val": len(pairs("test") & (pairs("train") | pairs("val"))),
-        "model_selection": "none: every run's last checkpoint is evaluated; the test split decides nothing",
+        "model_selection": "SFT stops at its lowest clean NLL on the val split; preference runs end at their "
+                           "last step; the test split decides nothing",
     }
     if report["test_ids_in_train_or_val"] or report["test_image_context_pairs_in_train_or_val"]:
         raise SystemExit(f"test split leaks into training data: {report}")
@@ -172,31 +180,60 @@ def build_base(out_dir: Path, train_examples, size: ModelSize, seed: int) -> Pat
     return build_model(out_dir, texts=texts, size=size, seed=seed)
 
 
-def train_methods(config: ComparisonConfig, train_split, seed: int) -> tuple[dict[str, Path], dict]:
-    """One SFT run, then every preference method from that SFT checkpoint on the same pairs."""
+def train_sft(config: ComparisonConfig, train_split, val_split) -> tuple[Path, dict]:
+    """The one SFT run every preference method starts from (or ``config.sft_checkpoint``, reused)."""
+    sft_data = sft_examples(_subset(train_split, config.sft_records, config.recipe.seed))
+    if config.sft_checkpoint is not None:
+        return _checked_sft_checkpoint(config, sft_data), {"sft_records": sorted({e.meta["id"] for e in sft_data}),
+                                                           "train_seconds": 0.0, "reused": True}
+    work = config.work_dir / "sft-start"
+    if work.exists():
+        shutil.rmtree(work)
+    started = time.perf_counter()
+    base = build_base(work / "base", train_split, config.size, config.recipe.seed)
+    model = sft(base, sft_data, work / "sft", config.recipe, config.recipe.seed, val_split)
+    return model, {"sft_records": sorted({e.meta["id"] for e in sft_data}),
+                   "train_seconds": round(time.perf_counter() - started, 1), "reused": False}
+
+
+def _checked_sft_checkpoint(config: ComparisonConfig, sft_data) -> Path:
+    """A reused SFT model must be what this comparison would train: same recipe, size and records."""
+    path = Path(config.sft_checkpoint)
+    trained = json.loads((path / "altlens_training.json").read_text())
+    cfg = trained["config"]
+    recipe = config.recipe
+    expected = {"objective": "sft", "learning_rate": recipe.sft_lr, "epochs": recipe.sft_epochs,
+                "batch_size": recipe.sft_batch, "seed": recipe.seed}
+    wrong = {k: (cfg.get(k), v) for k, v in expected.items() if cfg.get(k) != v}
+    if trained.get("examples") != len(sft_data):
+        wrong["examples"] = (trained.get("examples"), len(sft_data))
+    model_cfg = json.loads((path / "config.json").read_text())
+    if model_cfg["decoder"]["n_embd"] != config.size.hidden:
+        wrong["hidden"] = (model_cfg["decoder"]["n_embd"], config.size.hidden)
+    if wrong:
+        raise SystemExit(f"{path} was not trained by this comparison's SFT recipe: {wrong}")
+    return path
+
+
+def train_preferences(config: ComparisonConfig, sft_dir: Path, train_split, seed: int) -> tuple[dict[str, Path], dict]:
+    """Every preference method from the same SFT checkpoint on the same pairs; ``seed`` varies
+    the pairs' draw, their order, the image corruptions and the swapped contexts."""
     work = config.work_dir / f"seed-{seed}"
     if work.exists():
         shutil.rmtree(work)
     recipe = dataclasses.replace(config.recipe, seed=seed)
-    sft_data = sft_examples(_subset(train_split, config.sft_records, seed))
     pairs = preference_examples(_subset(train_split, config.pref_records, seed), recipe.rejected_per_example, seed)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    base = build_base(work / "base", train_split, config.size, seed)
-    models = {"SFT": sft(base, sft_data, work / "sft", recipe, seed)}
-    timings["SFT"] = time.perf_counter() - started
-    steps = {"SFT": _steps(models["SFT"])}
+    models, timings, steps = {}, {}, {}
     for name in config.methods:
         objective, facets = METHODS[name]
         if objective == "sft":
             continue
         started = time.perf_counter()
-        models[name] = preference(models["SFT"], pairs, work / _slug(name), recipe, seed, objective, facets)
+        models[name] = preference(sft_dir, pairs, work / _slug(name), recipe, seed, objective, facets)
         timings[name] = time.perf_counter() - started
         steps[name] = _steps(models[name])
-    used = {"sft_records": sorted({e.meta["id"] for e in sft_data}),
-            "pair_records": sorted({e.meta["id"] for e in pairs}), "pairs": len(pairs), "steps": steps}
-    return {n: models[n] for n in config.methods}, {"train_seconds": timings, **used}
+    used = {"pair_records": sorted({e.meta["id"] for e in pairs}), "pairs": len(pairs), "steps": steps}
+    return models, {"train_seconds": timings, **used}
 
 
 def _steps(model_dir: Path) -> int:
@@ -241,31 +278,40 @@ def run(config: ComparisonConfig, command: str) -> dict:
     honesty = honesty_checks(corpus_dir)
     ocr = ocr_texts(corpus_dir) if config.ocr else no_ocr(corpus_dir)
     train_split = load_split(corpus_dir, "train", ocr)
+    val_split = load_split(corpus_dir, "val", ocr)
     test_examples = to_eval_examples(clean_examples(load_split(corpus_dir, "test", ocr)))
     if config.test_limit:
         test_examples = test_examples[: config.test_limit]
     test_records = record_fields(corpus_dir, "test")
     decided_by = {e.id: test_records[e.example.meta["id"]]["decided_by"] for e in test_examples}
     jar = MeteorJar.shared()
+    evaluated_ids = sorted(e.example.meta["id"] for e in test_examples)
+    log.info("SFT: the common starting point of every method and seed")
+    sft_dir, sft_info = train_sft(config, train_split, val_split)
+    _refuse_overlap("SFT", evaluated_ids, sft_info["sft_records"])
+    t = time.perf_counter()
+    sft_scores, predictions = evaluate(sft_dir, test_examples, decided_by, jar)
+    write_predictions(config.work_dir / "predictions-sft.jsonl", test_examples, predictions)
+    sft_result = {"scores": sft_scores, "checkpoint": _display(sft_dir), "steps": _steps(sft_dir),
+                  "train_seconds": sft_info["train_seconds"], "reused_checkpoint": sft_info["reused"],
+                  "eval_seconds": round(time.perf_counter() - t, 1), "records": len(sft_info["sft_records"])}
     per_seed: dict[str, dict] = {}
     for seed in config.seeds:
-        log.info("seed %d: training %s", seed, ", ".join(config.methods))
-        models, training = train_methods(config, train_split, seed)
-        evaluated_ids = sorted(e.example.meta["id"] for e in test_examples)
-        overlap = set(evaluated_ids) & (set(training["sft_records"]) | set(training["pair_records"]))
-        if overlap:
-            raise SystemExit(f"seed {seed}: evaluated examples were trained on: {sorted(overlap)[:5]}")
-        scores, eval_seconds = {}, {}
+        log.info("seed %d: training %s", seed, ", ".join(m for m in config.methods if m != "SFT"))
+        models, training = train_preferences(config, sft_dir, train_split, seed)
+        _refuse_overlap(f"seed {seed}", evaluated_ids, training["pair_records"])
+        scores, eval_seconds = {"SFT": sft_scores}, {}
         for name, model_dir in models.items():
             t = time.perf_counter()
             scores[name], predictions = evaluate(model_dir, test_examples, decided_by, jar)
             eval_seconds[name] = round(time.perf_counter() - t, 1)
             write_predictions(config.work_dir / f"seed-{seed}" / f"predictions-{_slug(name)}.jsonl",
                               test_examples, predictions)
+        training["sft_records"] = sft_info["sft_records"]
         per_seed[str(seed)] = {"scores": scores, "eval_seconds": eval_seconds,
                                "train_seconds": {k: round(v, 1) for k, v in training["train_seconds"].items()},
-                               "steps": training["steps"], "pairs": training["pairs"],
-                               "sft_records": len(training["sft_records"]),
+                               "steps": {"SFT": sft_result["steps"], **training["steps"]}, "pairs": training["pairs"],
+                               "sft_records": len(sft_info["sft_records"]),
                                "pair_records": len(training["pair_records"]),
                                "ids_file": _write_ids(config.work_dir / f"seed-{seed}" / "ids.json", training,
                                                       evaluated_ids)}
@@ -277,10 +323,21 @@ def run(config: ComparisonConfig, command: str) -> dict:
         "test_examples": len(test_examples),
         "honesty": honesty,
         "summary": summarize(per_seed, config.methods),
+        "sft": sft_result,
         "seeds": per_seed,
     }
     write_outputs(result, config.out_dir)
     return result
+
+
+def _refuse_overlap(stage: str, evaluated_ids: list[str], trained_ids: list[str]) -> None:
+    overlap = set(evaluated_ids) & set(trained_ids)
+    if overlap:
+        raise SystemExit(f"{stage}: evaluated examples were trained on: {sorted(overlap)[:5]}")
+
+
+def _display(path: Path) -> str:
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def _write_ids(path: Path, training: dict, evaluated_ids: list[str]) -> str:
@@ -292,21 +349,22 @@ def _write_ids(path: Path, training: dict, evaluated_ids: list[str]) -> str:
 
 def _config_dict(config: ComparisonConfig) -> dict:
     data = dataclasses.asdict(config)
-    for key in ("corpus_dir", "work_dir", "out_dir"):
-        path = Path(data[key])
-        data[key] = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+    for key in ("corpus_dir", "work_dir", "out_dir", "sft_checkpoint"):
+        if data[key] is not None:
+            data[key] = _display(Path(data[key]))
     return data
 
 
 def summarize(per_seed: dict[str, dict], methods) -> dict[str, dict[str, dict[str, float]]]:
-    """method -> metric -> {mean, std (sample, ddof 1), n} over seeds."""
+    """method -> metric -> {mean, std (sample, ddof 1), n} over seeds (SFT: its one run, n = 1)."""
     from eval_harness.sensitivity import SENSITIVITY_METRICS
 
     out: dict[str, dict[str, dict[str, float]]] = {}
     for name in methods:
         out[name] = {}
         for metric in (*REPORT_METRICS, *SENSITIVITY_METRICS):
-            values = np.array([s["scores"][name].get(metric, math.nan) for s in per_seed.values()], float)
+            runs = per_seed.values() if name != "SFT" else list(per_seed.values())[:1]  # one SFT run, shared
+            values = np.array([s["scores"][name].get(metric, math.nan) for s in runs], float)
             values = values[~np.isnan(values)]
             out[name][metric] = {"mean": float(values.mean()) if values.size else math.nan,
                                  "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
@@ -334,7 +392,9 @@ def markdown(result: dict) -> str:
     lines = ["# Method comparison: SFT vs SFT→DPO vs SFT→MCM-DPO (held-out test split)", "",
              f"Produced by `{result['command']}` in {result['wall_minutes']} min on {result['machine']['cpus']} CPUs "
              f"({result['machine']['torch_threads']} torch threads).", "",
-             f"- seeds: {', '.join(seeds)} (each seed: its own base model, SFT run and preference runs)",
+             f"- seeds: {', '.join(seeds)} (one SFT run, `{result['sft']['checkpoint']}`, shared by every method and "
+             "seed; each seed draws the preference pairs and sets their order, image corruptions and swapped "
+             "contexts); SFT has one run, so its std is not defined",
              f"- test examples: {result['test_examples']} (corpus test split, never trained on, used for no choice)",
              f"- honesty: {json.dumps(result['honesty'])}",
              f"- recipe: {json.dumps(cfg['recipe'])}",
@@ -420,12 +480,14 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
     p.add_argument("--methods", nargs="+", default=None, choices=list(METHODS))
     p.add_argument("--test-limit", type=int, default=None, help="evaluate the first N test examples only")
     p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--sft-checkpoint", type=Path, default=None,
+                   help="reuse an SFT model trained by this recipe (checked), e.g. var/model-build/sft/best")
     args = p.parse_args(argv)
     config = quick_config(args.work, args.out) if args.quick else dataclasses.replace(defaults, work_dir=args.work,
                                                                                        out_dir=args.out)
     changes = {"corpus_dir": args.corpus, "seeds": tuple(args.seeds) if args.seeds else None,
                "methods": tuple(args.methods) if args.methods else None, "test_limit": args.test_limit,
-               "threads": args.threads}
+               "threads": args.threads, "sft_checkpoint": args.sft_checkpoint}
     config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
     if "SFT" not in config.methods:
         config = dataclasses.replace(config, methods=("SFT", *config.methods))

@@ -163,6 +163,7 @@ class PredictionsFile:
 
 def write_predictions(path: str | Path, examples: Sequence[EvalExample], predictions: Sequence[Prediction]) -> None:
     """Save answers in the format :class:`PredictionsFile` reads, with the reference for reading by eye."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         for e, p in zip(examples, predictions):
             f.write(json.dumps({"id": e.id, "prediction": p.text, "decorative": p.decorative,

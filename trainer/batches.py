@@ -55,22 +55,28 @@ class EncodedPreferences(Dataset):
         self.corruption = corruption
         self.diffusion_step = diffusion_step
         self.partner = derangement(len(self.examples), torch.Generator().manual_seed(seed)).tolist()
+        # Decoding and preprocessing an image costs more than the tiny model's step on it, and
+        # every epoch asks for the same result: kept after the first time (≈50 KB per 64 px image).
+        self._inputs: dict[int, tuple[torch.Tensor, list[int]]] = {}
 
     def __len__(self) -> int:
         return len(self.examples)
 
-    def _pixels(self, example: PreferenceExample) -> tuple[torch.Tensor, list[int]]:
-        model_input = build_model_input(example.load_image(), example.context, example.ocr_text,
-                                        self.tokenizer, self.image_processor)
-        return torch.from_numpy(model_input.pixel_values), model_input.prompt_ids
+    def _pixels(self, index: int) -> tuple[torch.Tensor, list[int]]:
+        if index not in self._inputs:
+            example = self.examples[index]
+            model_input = build_model_input(example.load_image(), example.context, example.ocr_text,
+                                            self.tokenizer, self.image_processor)
+            self._inputs[index] = (torch.from_numpy(model_input.pixel_values), model_input.prompt_ids)
+        return self._inputs[index]
 
     def __getitem__(self, index: int) -> EncodedExample:
         example = self.examples[index]
         partner = self.examples[self.partner[index]]
-        pixels, prompt = self._pixels(example)
+        pixels, prompt = self._pixels(index)
         swapped_prompt = encode_prompt(self.tokenizer, format_prompt(partner.context, partner.ocr_text))
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
-        other = self._pixels(partner)[0] if self.corruption == "swap" else None
+        other = self._pixels(self.partner[index])[0] if self.corruption == "swap" else None
         corrupted = corrupt_images(pixels, self.corruption, generator, diffusion_step=self.diffusion_step,
                                    other_pixels=other)
         rejected = ([] if example.rejected is None

@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import math
 import random
 import shutil
 import subprocess
@@ -38,7 +39,7 @@ from trainer.config import TrainConfig  # noqa: E402
 from trainer.data import PreferenceExample, load_corpus  # noqa: E402
 from trainer.losses import FacetWeights  # noqa: E402
 from trainer.tiny import BUNDLED_SIZE, build_model  # noqa: E402
-from trainer.train import train  # noqa: E402
+from trainer.train import mean_nll, train  # noqa: E402
 
 log = logging.getLogger("altlens.default_model")
 
@@ -49,13 +50,16 @@ class Recipe:
 
     seed: int = 0
     corpus_size: int = 4000
-    sft_epochs: int = 10
+    sft_epochs: int = 30          # at most: stopped on clean validation NLL
+    sft_patience: int = 3
     sft_lr: float = 1e-3
     sft_batch: int = 32
     pref_epochs: int = 1
     pref_lr: float = 5e-5
     pref_batch: int = 16
     beta: float = 0.1
+    rpo_alpha: float = 1.0        # NLL anchor on the chosen text (trainer/config.py); 0 collapsed the answers
+    norm: float | None = None     # MCM-DPO divisor; None = the paper's sum of weights
     rejected_per_example: int = 1
     corruption: str = "diffusion"
 
@@ -163,11 +167,37 @@ def build_base(out_dir: Path, train_examples: list[PreferenceExample], seed: int
     return build_model(out_dir, texts=texts, size=BUNDLED_SIZE, seed=seed)
 
 
-def sft(base: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe, seed: int) -> Path:
+def sft(base: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe, seed: int,
+        val_examples: list[PreferenceExample]) -> Path:
+    """SFT on the noisy targets, stopped where the *clean* validation NLL is lowest.
+
+    Trained long enough, a model learns the defects of noisy alt text (file
+    names, "image", a decorative image described) along with the rest; the
+    validation split's correct alt texts say when that starts. The test split
+    is never looked at.
+    """
     cfg = TrainConfig(objective="sft", model_name_or_path=str(base), checkpoint_dir=str(out),
                       learning_rate=recipe.sft_lr, epochs=recipe.sft_epochs, batch_size=recipe.sft_batch,
                       seed=seed, weight_decay=0.01)
-    return train(cfg, examples).model_dir
+    best_dir = out / "best"
+    held_out = clean_examples(val_examples)
+    history: list[float] = []
+
+    def select(policy, epoch: int) -> bool:
+        history.append(mean_nll(policy, held_out))
+        log.info("SFT epoch %d: clean validation NLL %.4f", epoch + 1, history[-1])
+        if history[-1] == min(history):
+            policy.save_pretrained(best_dir)
+        return len(history) - 1 - history.index(min(history)) >= recipe.sft_patience
+
+    result = train(cfg, examples, on_epoch_end=select)
+    best_epoch = history.index(min(history)) + 1
+    selection = {"validation_nll": history, "best_epoch": best_epoch}
+    (out / "selection.json").write_text(json.dumps(selection, indent=2))
+    trained = json.loads((result.model_dir / "altlens_training.json").read_text())
+    trained.update(steps=best_epoch * math.ceil(len(examples) / cfg.batch_size), selection=selection)
+    (best_dir / "altlens_training.json").write_text(json.dumps(trained, indent=2))
+    return best_dir
 
 
 def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe, seed: int,
@@ -175,7 +205,8 @@ def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe
     weights = FacetWeights().only(*facets) if facets else FacetWeights()
     cfg = TrainConfig(objective=objective, model_name_or_path=str(start), checkpoint_dir=str(out),
                       learning_rate=recipe.pref_lr, epochs=recipe.pref_epochs, batch_size=recipe.pref_batch,
-                      beta=recipe.beta, seed=seed, facet_weights=weights, corruption=recipe.corruption)
+                      beta=recipe.beta, seed=seed, facet_weights=weights, corruption=recipe.corruption,
+                      rpo_alpha=recipe.rpo_alpha, norm=recipe.norm if objective == "mcm_dpo" else None)
     return train(cfg, examples).model_dir
 
 
@@ -238,12 +269,15 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work)
     started = time.time()
 
+    for stale in ("base", "sft", "mcm_dpo"):  # a previous build's checkpoints and metrics logs
+        shutil.rmtree(work / stale, ignore_errors=True)
     corpus_dir = ensure_corpus(work / "corpus", recipe)
     ocr = ocr_texts(corpus_dir, cached_only=args.only_ocr_cached)
     train_split = load_split(corpus_dir, "train", ocr)
     log.info("training on %d corpus records", len({e.meta["id"] for e in train_split}))
     base = build_base(work / "base", train_split, recipe.seed)
-    sft_dir = sft(base, sft_examples(train_split), work / "sft", recipe, recipe.seed)
+    sft_dir = sft(base, sft_examples(train_split), work / "sft", recipe, recipe.seed,
+                  load_split(corpus_dir, "val", ocr))
     final = preference(sft_dir, preference_examples(train_split, recipe.rejected_per_example, recipe.seed),
                        work / "mcm_dpo", recipe, recipe.seed)
 

@@ -27,6 +27,15 @@ SIGTERM/SIGINT are held back during the final publish-and-record section, so
 a polite kill can only land before it (nothing changed) or after it (all
 done). A SIGKILL inside that section, a window of milliseconds, can leave a
 published version without its ``ModelVersion`` row; the next run records it.
+
+Each stage logs ``stage: <name>`` when it begins: ``select``, ``train``,
+``gate``, ``export``, ``publish`` (logged inside ``ModelRegistry.publish``, once
+the new version is copied in, checked and renamed, just before ``CURRENT`` is
+swapped) and ``record`` (inside the database transaction, its rows written but
+not committed). For tests only: with ``ALTLENS_RETRAIN_HOLD_AT=<name>`` the run
+writes its pid to the file ``ALTLENS_RETRAIN_HOLD_FILE`` names when it reaches
+that stage and sleeps there, so a test can kill it at exactly that point
+(tests/trainer/test_retrain_kills.py).
 """
 from __future__ import annotations
 
@@ -41,6 +50,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import os
 import random
 import shutil
 import signal
@@ -65,6 +75,7 @@ log = logging.getLogger("trainer.retrain")
 CHECKPOINT_SUBDIR = "pytorch"
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
 GATES = ("accuracy", "margin", "both")
+HOLD_AT, HOLD_FILE = "ALTLENS_RETRAIN_HOLD_AT", "ALTLENS_RETRAIN_HOLD_FILE"
 
 
 @dataclass
@@ -142,6 +153,15 @@ def signals_deferred() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def stage(name: str) -> None:
+    """Log that stage ``name`` begins, and hold there if a test asked to (see the module docstring)."""
+    log.info("stage: %s", name)
+    if os.environ.get(HOLD_AT) == name:
+        Path(os.environ[HOLD_FILE]).write_text(str(os.getpid()))
+        while True:
+            time.sleep(3600)
 
 
 # --------------------------------------------------------------------------- data
@@ -235,6 +255,7 @@ def run_once(s: RetrainSettings) -> RunOutcome:
 def _run_locked(s: RetrainSettings, registry: ModelRegistry, db: Database) -> RunOutcome:
     started = datetime.now(timezone.utc)
     current = registry.current_version_name()
+    stage("select")
     with db.session() as session:
         selection = select_pairs(session, s)
     counts = dict(selection.counts, base_version=current)
@@ -272,8 +293,10 @@ def _train_and_publish(s, registry, db, selection, checkpoint, outcome, work, st
     cfg = TrainConfig(objective="mcm_dpo", model_name_or_path=str(checkpoint), checkpoint_dir=str(work / "train"),
                       learning_rate=s.learning_rate, epochs=s.epochs, batch_size=min(s.batch_size, len(selection.train)),
                       device=s.device, seed=s.seed)
+    stage("train")
     result = train(cfg, selection.train, max_steps=s.max_steps, progress=sys.stderr.isatty())
     device = str(cfg.resolved_device())
+    stage("gate")
     outcome.metrics_before = score_preferences(checkpoint, selection.heldout, device=device)
     outcome.metrics_after = score_preferences(result.model_dir, selection.heldout, device=device)
     outcome.metrics_after["train_last_step"] = result.metrics[-1] if result.metrics else {}
@@ -284,13 +307,14 @@ def _train_and_publish(s, registry, db, selection, checkpoint, outcome, work, st
         _record(db, registry, outcome, started)
         return outcome
 
+    stage("export")
     package = work / "package"
     export_onnx(result.model_dir, package, {
         "trained": True, "base_version": outcome.counts["base_version"],
         "note": f"MCM-DPO on {outcome.counts['new_pairs']} new + {outcome.counts['replay_pairs']} replayed pairs"})
     shutil.copytree(result.model_dir, package / CHECKPOINT_SUBDIR)
     with signals_deferred():
-        outcome.published_version = registry.publish(package)
+        outcome.published_version = registry.publish(package, before_swap=lambda: stage("publish"))
         outcome.decision = f"published {outcome.published_version}"
         _record(db, registry, outcome, started)
     log.info("%s", outcome.decision)
@@ -304,6 +328,8 @@ def _record(db: Database, registry: ModelRegistry, outcome: RunOutcome, started:
         session.add(RetrainRun(started_at=started, finished_at=datetime.now(timezone.utc), counts=outcome.counts,
                                metrics_before=outcome.metrics_before, metrics_after=outcome.metrics_after,
                                decision=outcome.decision[:200], published_version=outcome.published_version))
+        session.flush()  # the rows are written, not committed: the "record" stage point
+        stage("record")
 
 
 def _record_unknown_versions(session: Session, registry: ModelRegistry, metrics: dict) -> None:

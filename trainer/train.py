@@ -20,7 +20,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from accelerate import Accelerator
@@ -94,8 +94,14 @@ def compute_loss(cfg: TrainConfig, batch: ComboBatch, logps: torch.Tensor,
         return loss, {"nll_per_token": loss.detach()}
     policy = batch.split(logps)
     ref = dict(zip(batch.keys, reference.T.unbind(0)))  # reference: [B, K]
-    return mcm_dpo_loss(policy, ref, cfg.loss_weights, beta=cfg.beta, norm=cfg.norm,
-                        label_smoothing=cfg.label_smoothing, sample_weights=batch.weights)
+    loss, metrics = mcm_dpo_loss(policy, ref, cfg.loss_weights, beta=cfg.beta, norm=cfg.norm,
+                                 label_smoothing=cfg.label_smoothing, sample_weights=batch.weights)
+    if cfg.rpo_alpha:
+        # rows 0..B-1 are the chosen text with the true image and context (keys start with CHOSEN)
+        nll = -policy[CHOSEN].sum() / batch.seqs.response_mask[: batch.size].sum().clamp_min(1)
+        loss = loss + cfg.rpo_alpha * nll
+        metrics["nll_chosen_per_token"] = nll.detach()
+    return loss, metrics
 
 
 @torch.no_grad()
@@ -116,13 +122,18 @@ def score_reference(policy: VisionEncoderDecoderPolicy, dataset: EncodedPreferen
     return out
 
 
+EpochHook = Callable[[VisionEncoderDecoderPolicy, int], bool]
+
+
 def train(cfg: TrainConfig, examples: Sequence[PreferenceExample], max_steps: int | None = None,
-          progress: bool = True) -> TrainResult:
+          progress: bool = True, on_epoch_end: EpochHook | None = None) -> TrainResult:
     """Train ``cfg.model_name_or_path`` on ``examples``; the result is a plain checkpoint.
 
     Writes under ``cfg.checkpoint_dir``: ``metrics.jsonl`` (one line per
     optimizer step), ``step-NNNNNN/`` checkpoints (every ``save_every`` steps
     and at each epoch end) and ``final/`` (model, tokenizer, image processor).
+    ``on_epoch_end(policy, epoch)`` runs on the main process after each epoch
+    (model selection on held-out data); returning True ends training there.
     """
     accelerator = make_accelerator(cfg)
     set_seed(cfg.seed)
@@ -210,6 +221,8 @@ def train(cfg: TrainConfig, examples: Sequence[PreferenceExample], max_steps: in
                                  0 if epoch_end else done_in_epoch, reference)
             if step >= total_steps:
                 break
+        if on_epoch_end is not None and _epoch_hook(accelerator, policy, on_epoch_end, epoch):
+            break
     bar.close()
 
     final = out / FINAL_DIR
@@ -221,6 +234,32 @@ def train(cfg: TrainConfig, examples: Sequence[PreferenceExample], max_steps: in
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return TrainResult(model_dir=final, steps=step, metrics=history)
+
+
+def _epoch_hook(accelerator: Accelerator, policy, hook: EpochHook, epoch: int) -> bool:
+    """Run the hook on the main process in eval mode; every process learns whether to stop."""
+    stop = torch.tensor(0.0, device=accelerator.device)
+    if accelerator.is_main_process:
+        model = accelerator.unwrap_model(policy)
+        model.eval()
+        stop += float(bool(hook(model, epoch)))
+        model.train()
+    return bool(accelerator.reduce(stop, reduction="sum") > 0)
+
+
+@torch.no_grad()
+def mean_nll(policy: VisionEncoderDecoderPolicy, examples: Sequence[PreferenceExample],
+             batch_size: int = 32) -> float:
+    """Per-token NLL of each example's chosen text (true image and context): held-out model selection."""
+    device = next(policy.parameters()).device
+    dataset = EncodedPreferences(examples, policy.tokenizer, policy.image_processor)
+    collator = ComboCollator([CHOSEN], policy.pad_id, policy.max_length)
+    nll, tokens = 0.0, 0.0
+    for batch in DataLoader(dataset, batch_size=batch_size, collate_fn=collator):
+        batch = batch.to(device)
+        nll -= float(policy(batch.pixel_values, batch.image_index, batch.seqs).sum())
+        tokens += float(batch.seqs.response_mask.sum())
+    return nll / max(tokens, 1.0)
 
 
 def _live_reference(policy: VisionEncoderDecoderPolicy, batch: ComboBatch, accelerator: Accelerator) -> torch.Tensor:

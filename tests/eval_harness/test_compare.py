@@ -1,6 +1,7 @@
 """``python -m eval_harness.compare --quick`` end to end, and the pieces that keep the comparison honest."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -36,7 +37,10 @@ def test_quick_run_writes_report_for_every_method_and_seed(quick_run):
         assert f"| {name} " in md or f" {name} |" in md
         for metric in ("CIDEr", "ROUGE-L", "acc[text]", "image_logp_drop"):
             stats = result["summary"][name][metric]
-            assert stats["n"] == 2 and math.isfinite(stats["mean"]) and math.isfinite(stats["std"])
+            if name == "SFT":  # one SFT run is the shared starting point of every seed
+                assert stats["n"] == 1 and math.isfinite(stats["mean"]) and stats["std"] is None  # NaN in JSON
+            else:
+                assert stats["n"] == 2 and math.isfinite(stats["mean"]) and math.isfinite(stats["std"])
     for seed in result["seeds"].values():
         assert set(seed["scores"]) == set(methods)
         assert 0 <= seed["scores"]["SFT"]["CIDEr"] and 0 <= seed["scores"]["SFT"]["decorative_agreement"] <= 1
@@ -50,7 +54,7 @@ def test_every_preference_method_gets_the_same_budget_from_the_same_sft(quick_ru
         for method in steps:
             trained = json.loads((work / f"seed-{seed}" / compare._slug(method) / "final" /
                                   "altlens_training.json").read_text())["config"]
-            assert Path(trained["model_name_or_path"]) == work / f"seed-{seed}" / "sft" / "final"
+            assert Path(trained["model_name_or_path"]) == work / "sft-start" / "sft" / "best"
             assert trained["seed"] == int(seed)
 
 
@@ -66,6 +70,22 @@ def test_evaluated_examples_were_never_trained_on(quick_run):
         assert set(ids["sft"]) <= split_ids["train"] and set(ids["pairs"]) <= split_ids["train"]
         assert not set(ids["evaluated"]) & (set(ids["sft"]) | set(ids["pairs"]))
     assert result["test_examples"] == len(split_ids["test"])
+
+
+def test_a_reused_sft_checkpoint_must_match_the_recipe(quick_run, tmp_path):
+    work, result = quick_run
+    config = compare.quick_config(work, tmp_path)
+    checkpoint = work / "sft-start" / "sft" / "best"
+    ocr = compare.no_ocr(work / "corpus")
+    train_split = compare.load_split(work / "corpus", "train", ocr)
+    sft_data = compare.sft_examples(train_split)
+    reused = dataclasses.replace(config, sft_checkpoint=checkpoint)
+    assert compare._checked_sft_checkpoint(reused, sft_data) == checkpoint
+    other_recipe = dataclasses.replace(reused, recipe=dataclasses.replace(config.recipe, sft_lr=3e-4))
+    with pytest.raises(SystemExit, match="learning_rate"):
+        compare._checked_sft_checkpoint(other_recipe, sft_data)
+    with pytest.raises(SystemExit, match="examples"):
+        compare._checked_sft_checkpoint(reused, sft_data[:-1])
 
 
 def _write_split(folder: Path, split: str, records: list[dict]) -> None:
@@ -97,8 +117,11 @@ def test_prepare_corpus_never_overwrites_another_corpus(tmp_path):
 
 
 def test_summary_is_mean_and_sample_std_over_seeds():
-    per_seed = {str(s): {"scores": {"SFT": {"CIDEr": v, "ROUGE-L": 0.5}}} for s, v in enumerate([0.1, 0.2, 0.6])}
-    summary = compare.summarize(per_seed, ["SFT"])["SFT"]
+    per_seed = {str(s): {"scores": {"SFT": {"CIDEr": 0.9}, "SFT→DPO": {"CIDEr": v, "ROUGE-L": 0.5}}}
+                for s, v in enumerate([0.1, 0.2, 0.6])}
+    both = compare.summarize(per_seed, ["SFT", "SFT→DPO"])
+    assert both["SFT"]["CIDEr"]["n"] == 1  # the shared SFT run counts once, not once per seed
+    summary = both["SFT→DPO"]
     assert summary["CIDEr"]["mean"] == pytest.approx(0.3)
     assert summary["CIDEr"]["std"] == pytest.approx(math.sqrt(((0.2) ** 2 + 0.1 ** 2 + 0.3 ** 2) / 2))
     assert summary["ROUGE-L"] == {"mean": 0.5, "std": 0.0, "n": 3}

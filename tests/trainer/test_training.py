@@ -22,7 +22,7 @@ from trainer.config import TrainConfig
 from trainer.data import load_paper
 from trainer.losses import COMBINATIONS
 from trainer.modeling import VisionEncoderDecoderPolicy, pack_sequences
-from trainer.train import METRICS_FILE, score_preferences, train
+from trainer.train import METRICS_FILE, combination_keys, compute_loss, mean_nll, score_preferences, train
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -179,3 +179,46 @@ def test_two_process_data_parallel_run(tiny_checkpoint, sample_dir, tmp_path):
     assert [m["step"] for m in metrics] == [1, 2]  # written once (main process), not twice
     assert all(m["processes"] == 2 for m in metrics)
     assert (out / "final" / "model.safetensors").is_file()
+
+
+def test_rpo_anchor_adds_the_chosen_texts_nll_to_the_preference_loss(tiny_checkpoint, examples):
+    policy = VisionEncoderDecoderPolicy.from_pretrained(tiny_checkpoint).eval()
+    dataset = EncodedPreferences(examples, policy.tokenizer, policy.image_processor, seed=1)
+    cfg = TrainConfig(objective="mcm_dpo", model_name_or_path=str(tiny_checkpoint))
+    batch = ComboCollator(combination_keys(cfg), policy.pad_id, policy.max_length)([dataset[i] for i in range(3)])
+    with torch.no_grad():
+        logps = policy(batch.pixel_values, batch.image_index, batch.seqs)
+    reference = logps.view(len(batch.keys), batch.size).T - 0.3  # any fixed reference
+    plain, _ = compute_loss(cfg, batch, logps, reference)
+    anchored, metrics = compute_loss(cfg.replace(rpo_alpha=0.5), batch, logps, reference)
+    chosen_tokens = batch.seqs.response_mask[: batch.size].sum()
+    nll = -logps[: batch.size].sum() / chosen_tokens
+    assert float(metrics["nll_chosen_per_token"]) == pytest.approx(float(nll), rel=1e-6)
+    assert float(anchored - plain) == pytest.approx(0.5 * float(nll), rel=1e-5)
+
+
+def test_epoch_hook_sees_each_epoch_and_can_stop_training(tiny_checkpoint, examples, tmp_path):
+    cfg = config(tiny_checkpoint, tmp_path, objective="sft", epochs=5)
+    seen: list[tuple[int, bool, float]] = []
+
+    def hook(policy, epoch: int) -> bool:
+        seen.append((epoch, policy.training, mean_nll(policy, examples)))
+        return epoch == 1  # stop after the second epoch
+
+    result = train(cfg, examples, progress=False, on_epoch_end=hook)
+    assert [(e, training) for e, training, _ in seen] == [(0, False), (1, False)]  # evaluated in eval mode
+    assert result.steps == 2 * math.ceil(len(examples) / cfg.batch_size)
+    assert seen[1][2] < seen[0][2]  # SFT on the same examples lowers their NLL
+
+
+def test_mean_nll_is_the_per_token_nll_of_the_chosen_text(tiny_checkpoint, examples):
+    policy = VisionEncoderDecoderPolicy.from_pretrained(tiny_checkpoint).eval()
+    dataset = EncodedPreferences(examples, policy.tokenizer, policy.image_processor)
+    total, tokens = 0.0, 0
+    with torch.no_grad():
+        for i in range(len(examples)):
+            item = dataset[i]
+            seqs = pack_sequences([item.prompt], [item.chosen], policy.pad_id, policy.max_length)
+            total -= float(policy(item.pixels[None], torch.tensor([0]), seqs)[0])
+            tokens += int(seqs.response_mask.sum())
+    assert mean_nll(policy, examples, batch_size=3) == pytest.approx(total / tokens, rel=1e-4)

@@ -1,10 +1,11 @@
 """The ONNX engine answers like the PyTorch model it was exported from."""
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 from transformers import AutoImageProcessor, AutoTokenizer, VisionEncoderDecoderModel
 
-from backend.engine import AltTextEngine, EngineSettings, OnnxModel
+from backend.engine import AltTextEngine, EngineSettings, Hypothesis, OnnxModel
 from backend.modelinput import PageContext, build_model_input
 
 CONTEXTS = [
@@ -75,3 +76,61 @@ def test_low_confidence_gives_a_shorter_safe_answer(tiny_onnx):
         assert len(a.description.split()) <= 3
     # with text found in the image, the safe answer is that text (never an invention)
     assert answers[1].description == "SALE 50% OFF"
+
+
+def test_scoring_a_response_agrees_with_the_decoding_loop(tiny_onnx):
+    onnx = OnnxModel(tiny_onnx, providers=["CPUExecutionProvider"])
+    model_input = onnx.build_input(images()[1], CONTEXTS[1], "OPEN")
+    hidden = onnx.encode(model_input.pixel_values[None])[0]
+    for hypothesis in onnx.beam_search(model_input.prompt_ids, hidden, num_beams=3, max_new_tokens=8):
+        scored = onnx.score(model_input.prompt_ids, hidden, hypothesis.ids)
+        assert scored.ids == hypothesis.ids
+        assert scored.logprob == pytest.approx(hypothesis.logprob, abs=1e-3)
+
+
+def test_text_read_in_the_image_is_put_to_the_model_as_a_candidate(tiny_onnx, monkeypatch):
+    context, image = CONTEXTS[0], images()[0]
+    settings = EngineSettings(low_confidence_below=0.0)
+    engine = AltTextEngine(tiny_onnx, settings=settings)
+    beam_only = AltTextEngine(tiny_onnx, settings=EngineSettings(low_confidence_below=0.0, score_ocr_text=False))
+    baseline = beam_only.describe([image], [context], ["Add to basket"])[0]
+    assert baseline.description != "Add to basket"  # the untrained model does not write it by itself
+    # the model's own score decides: an untrained model finds the text unlikely and keeps its beam answer
+    assert engine.describe([image], [context], ["Add to basket"])[0].description == baseline.description
+    # ... and when the model finds the text the likeliest answer, the text is the answer
+    scored = OnnxModel.score
+    monkeypatch.setattr(OnnxModel, "score", lambda self, p, h, ids: Hypothesis(scored(self, p, h, ids).ids, -1e-3))
+    answer = engine.describe([image], [context], ["Add to basket"])[0]
+    assert answer.description == "Add to basket" and answer.confidence > 0.99
+    assert baseline.description in answer.candidates or baseline.decorative
+
+
+def test_beam_hypotheses_are_distinct_and_ended(tiny_onnx):
+    """Ended hypotheses leave the beam once (an earlier loop returned duplicates and cut-off beams)."""
+    onnx = OnnxModel(tiny_onnx, providers=["CPUExecutionProvider"])
+    for image, context in zip(images(), CONTEXTS):
+        model_input = onnx.build_input(image, context, "")
+        hidden = onnx.encode(model_input.pixel_values[None])[0]
+        hyps = onnx.beam_search(model_input.prompt_ids, hidden, num_beams=4, max_new_tokens=40)
+        assert len({tuple(h.ids) for h in hyps}) == len(hyps)
+        for h in hyps:
+            assert h.ids[-1] == onnx.eos_id or len(h.ids) == 40
+            assert onnx.eos_id not in h.ids[:-1]
+
+
+def test_images_that_alt_empty_would_harm_are_never_decorative(tiny_onnx, monkeypatch):
+    from backend import engine as engine_module
+
+    only_content = PageContext(control_role="link", control_href="/cart", only_content=True)
+    assert engine_module.must_be_named(only_content, "")
+    assert engine_module.must_be_named(PageContext(), "Free shipping")
+    assert not engine_module.must_be_named(PageContext(surrounding_text="Free shipping on all orders"), "Free shipping")
+    assert not engine_module.must_be_named(PageContext(control_role="link", control_text="Cart"), "")
+    # a model that calls everything decorative is overruled there, with the safe low-confidence answer
+    decorative_id = OnnxModel(tiny_onnx).tokenizer.convert_tokens_to_ids("<decorative>")
+    monkeypatch.setattr(OnnxModel, "beam_search", lambda self, p, h, n, m: [Hypothesis([decorative_id, self.eos_id], -0.01)])
+    engine = AltTextEngine(tiny_onnx, settings=EngineSettings(score_ocr_text=False))
+    named, text, plain = engine.describe(images(), [only_content, PageContext(), PageContext()], ["", "Free shipping", ""])
+    assert plain.decorative and not plain.low_confidence
+    assert not text.decorative and text.low_confidence and text.description == "Free shipping"
+    assert not named.decorative and named.low_confidence

@@ -33,3 +33,13 @@ def test_a_read_past_its_budget_is_abandoned():
     reader = OcrReader(enabled=True, timeout_s=0.001)
     assert reader.read(text_image("Slow text here")) == ""
     assert reader.stats["timed_out"] == 1
+
+
+def test_warm_up_loads_the_models_before_the_first_read():
+    reader = OcrReader(timeout_s=60)
+    reader.warm_up()
+    reader._pool.submit(lambda: None).result(timeout=120)  # the pool runs one job at a time: warm-up is done
+    assert reader._engine is not None
+    idle = OcrReader(enabled=False)
+    idle.warm_up()
+    assert idle._engine is None

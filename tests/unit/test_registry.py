@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from backend.modelinput import PageContext
-from backend.registry import ModelRefused, ModelRegistry, smoke_images
+from backend.registry import UNPUBLISHED, ModelRefused, ModelRegistry, NoModelError, smoke_images
 
 
 def test_publish_numbers_versions_and_points_current(tiny_onnx, tmp_path):
@@ -82,3 +82,32 @@ def test_second_publisher_is_refused_while_first_holds_the_lock(tmp_path):
         with pytest.raises(BlockingIOError):
             with b.publish_lock(blocking=False):
                 pass
+
+
+def test_what_a_killed_publisher_left_is_no_version_and_is_cleared_by_the_next_publish(tiny_onnx, tmp_path):
+    root = tmp_path / "models"
+    registry = ModelRegistry(root)
+    registry.publish(tiny_onnx)
+    (root / ".staging-0123").mkdir()  # killed while copying
+    (root / ".staging-0123" / "encoder_model.onnx").write_bytes(b"\x00" * 10)
+    shutil.copytree(tiny_onnx, root / "v0002")  # killed between the rename and the CURRENT swap
+    (root / "v0002" / UNPUBLISHED).touch()
+    assert registry.versions() == ["v0001"]
+    with pytest.raises(NoModelError):
+        registry.set_current("v0002")
+    assert registry.publish(tiny_onnx) == "v0002"
+    assert registry.versions() == ["v0001", "v0002"] and registry.current_version_name() == "v0002"
+    assert not (root / "v0002" / UNPUBLISHED).exists()
+    assert not list(root.glob(".staging-*"))
+
+
+def test_version_made_current_before_its_marker_was_dropped_stays_a_version_after_rollback(tiny_onnx, tmp_path):
+    root = tmp_path / "models"
+    registry = ModelRegistry(root)
+    registry.publish(tiny_onnx)
+    registry.publish(tiny_onnx)
+    (root / "v0002" / UNPUBLISHED).touch()  # killed between the CURRENT swap and dropping the marker
+    assert registry.versions() == ["v0001", "v0002"]
+    registry.set_current("v0001")
+    assert registry.versions() == ["v0001", "v0002"]
+    assert registry.publish(tiny_onnx) == "v0003" and (root / "v0002").is_dir()
