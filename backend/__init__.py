@@ -24,6 +24,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from flask_limiter.util import get_remote_address
 
     from backend import api
+    from backend.answer_cache import AnswerCache
     from backend.auth import bearer_token, hash_token
     from backend.cli import register_cli
     from backend.config import Config
@@ -48,10 +49,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     registry = ModelRegistry(config.models_dir)
     if config.model_poll_s > 0:
         registry.start_watching(config.model_poll_s)
+    ocr = OcrReader(enabled=config.ocr_enabled, timeout_s=config.ocr_timeout_s)
+    ocr.warm_up()
     app.extensions[EXTENSION_KEY] = Services(
-        config=config, db=Database(config.database_url), registry=registry,
-        ocr=OcrReader(enabled=config.ocr_enabled, timeout_s=config.ocr_timeout_s),
-        slots=threading.BoundedSemaphore(config.max_concurrent_describe))
+        config=config, db=Database(config.database_url), registry=registry, ocr=ocr,
+        slots=threading.BoundedSemaphore(config.max_concurrent_describe),
+        answers=AnswerCache(config.answer_cache_entries, config.answer_cache_ttl_s))
     app.teardown_appcontext(close_session)
 
     register_error_handlers(app)

@@ -58,6 +58,10 @@ class Config:
     max_concurrent_describe: int = 4
     #: [ALTLENS_QUEUE_TIMEOUT_S] how long a describe waits for a slot before it gets 503.
     queue_timeout_s: float = 10.0
+    #: [ALTLENS_ANSWER_CACHE_ENTRIES] describe answers each worker keeps in memory for repeated images; 0 turns it off.
+    answer_cache_entries: int = 4096
+    #: [ALTLENS_ANSWER_CACHE_TTL_S] how long such an answer is served from memory (bounds staleness after drop-client).
+    answer_cache_ttl_s: float = 600.0
     #: [ALTLENS_TESTING] test mode (Flask TESTING).
     testing: bool = False
 

@@ -1,9 +1,11 @@
 """The describe flow: parse and validate every item, then cache → OCR → model → store → answer.
 
 Every item is validated before any work is done, so one bad item fails the whole
-request with its index (docs/api.md). The database is an aid, not a
-dependency: when it is down, descriptions are still made and answered, only not
-cached or stored.
+request with its index (docs/api.md). An image whose answer this process holds
+in memory (backend.answer_cache) is only checked as bytes (size, not SVG):
+those same bytes were decoded and validated when the answer was made, and a
+hit must not pay for decoding. The database is an aid, not a dependency: when
+it is down, descriptions are still made and answered, only not cached or stored.
 """
 from __future__ import annotations
 
@@ -17,22 +19,34 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from backend import storage
+from backend.answer_cache import AnswerCache
 from backend.auth import Caller
 from backend.config import Config
 from backend.context_builder import build_context
 from backend.errors import ApiError
-from backend.images import DecodedImage, decode_base64, decode_image
+from backend.images import DecodedImage, check_bytes, decode_base64, decode_image, sha256_of
 from backend.modelinput import PageContext
 from backend.models import Generation, new_id
 
 log = logging.getLogger(__name__)
 
 
+Key = tuple[str, str]  # image sha256, context sha256
+
+
 @dataclass
 class Item:
-    image: DecodedImage
+    """One image of a request: bytes checked, context cleaned; decoded only when its answer must be made."""
+
+    data: bytes
+    sha256: str
     context: PageContext
     context_sha256: str
+    image: DecodedImage | None = None
+
+    @property
+    def key(self) -> Key:
+        return self.sha256, self.context_sha256
 
 
 def parse_json_body(request: Request) -> Any:
@@ -64,8 +78,19 @@ def _context(entry: dict[str, Any], config: Config) -> PageContext:
 
 def _item(data: bytes, entry: dict[str, Any], config: Config) -> Item:
     context = _context(entry, config)
-    decoded = decode_image(data, config.max_image_bytes, config.max_image_pixels)
-    return Item(decoded, context, storage.context_hash(context))
+    check_bytes(data, config.max_image_bytes)
+    return Item(data, sha256_of(data), context, storage.context_hash(context))
+
+
+def decode_items(items: list[Item], config: Config, answered: dict[Key, Any]) -> None:
+    """Decode (and so fully validate) every item not already answered, failing with the first bad one's index."""
+    for index, item in enumerate(items):
+        if item.key in answered:
+            continue
+        try:
+            item.image = decode_image(item.data, config.max_image_bytes, config.max_image_pixels)
+        except ApiError as exc:
+            raise exc.with_index(index)
 
 
 def _check_batch(entries: Any, config: Config) -> list:
@@ -133,9 +158,10 @@ def _result(generation: Generation, cached: bool) -> dict[str, Any]:
 class Describer:
     """Runs the flow for one request with one engine (taken once, so a model swap mid-request is harmless)."""
 
-    def __init__(self, engine: Any, ocr: Any, session: Session, caller: Caller, models_dir: str):
+    def __init__(self, engine: Any, ocr: Any, session: Session, caller: Caller, models_dir: str,
+                 answers: AnswerCache):
         self.engine, self.ocr, self.session, self.caller = engine, ocr, session, caller
-        self.models_dir = models_dir
+        self.models_dir, self.answers = models_dir, answers
         self.db_ok = True
 
     def _db(self, action, default=None):
@@ -153,18 +179,29 @@ class Describer:
                 pass
             return default
 
-    def describe(self, items: list[Item]) -> tuple[list[dict[str, Any]], int]:
-        """Results in request order, and how many came from the cache."""
-        version = self.engine.version
-        results: dict[tuple[str, str], dict[str, Any]] = {}
-        misses: dict[tuple[str, str], Item] = {}
+    def remembered(self, items: list[Item]) -> dict[Key, dict[str, Any]]:
+        """Answers this process holds for the served model version: no decoding, no database."""
+        found: dict[Key, dict[str, Any]] = {}
         for item in items:
-            key = (item.image.sha256, item.context_sha256)
+            if item.key not in found:
+                hit = self.answers.get((*item.key, self.engine.version))
+                if hit is not None:
+                    found[item.key] = hit
+        return found
+
+    def describe(self, items: list[Item], answered: dict[Key, dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+        """Results in request order, and how many came from a cache (``answered``: from :meth:`remembered`)."""
+        version = self.engine.version
+        results: dict[Key, dict[str, Any]] = dict(answered)
+        misses: dict[Key, Item] = {}
+        for item in items:
+            key = item.key
             if key in results or key in misses:
                 continue
             hit = self._db(lambda: storage.cached_generation(self.session, key[0], key[1], version))
             if hit is not None:
                 results[key] = _result(hit, cached=True)
+                self.answers.put((*key, version), results[key])
             else:
                 misses[key] = item
         cached = len(results)
@@ -181,13 +218,16 @@ class Describer:
                     client_id=self.caller.id)
                 generations.append((key, item, generation))
                 results[key] = _result(generation, cached=False)
-            self._db(lambda: self._store(generations))
-        return [results[(i.image.sha256, i.context_sha256)] for i in items], cached
+            if self._db(lambda: self._store(generations), default=False):
+                for key, _item, _generation in generations:  # stored, so feedback can use the id a hit returns
+                    self.answers.put((*key, version), results[key])
+        return [results[i.key] for i in items], cached
 
-    def _store(self, generations) -> None:
+    def _store(self, generations) -> bool:
         storage.note_model_version(self.session, self.engine.version, f"{self.models_dir}/{self.engine.version}")
         for _key, item, generation in generations:
             generation.image_id = storage.image_id(self.session, item.image)
             generation.context_id = storage.context_id(self.session, item.context, item.context_sha256)
             self.session.add(generation)
         self.session.commit()
+        return True

@@ -53,14 +53,23 @@ def decode_base64(text: object, max_bytes: int) -> bytes:
     return data
 
 
-def decode_image(data: bytes, max_bytes: int, max_pixels: int) -> DecodedImage:
-    """Validate and decode ``data`` (see module docstring) or raise ApiError 413/415/422."""
+def check_bytes(data: bytes, max_bytes: int) -> None:
+    """The checks that need no decoding (empty, too large, SVG or XML), run on every image received."""
     if not data:
         raise ApiError(422, "invalid_image", "empty image")
     if len(data) > max_bytes:
         raise ApiError(413, "image_too_large", f"image larger than {max_bytes} bytes")
     if _SVG_OR_XML.match(data[:512]) or b"<svg" in data[:1024].lower():
         raise ApiError(415, "unsupported_image_type", "SVG and XML images are not accepted; send a raster image")
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode_image(data: bytes, max_bytes: int, max_pixels: int) -> DecodedImage:
+    """Validate and decode ``data`` (see module docstring) or raise ApiError 413/415/422."""
+    check_bytes(data, max_bytes)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -89,7 +98,7 @@ def decode_image(data: bytes, max_bytes: int, max_pixels: int) -> DecodedImage:
         raise ApiError(422, "invalid_image", "the image is corrupt or truncated") from None
     return DecodedImage(
         data=data,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256_of(data),
         image=normalise(image),
         content_type=Image.MIME.get(fmt, "application/octet-stream"),
         width=width,

@@ -1,4 +1,4 @@
-"""The per-app services (database, model registry, OCR, token checker) and the request's session."""
+"""The per-app services (database, model registry, OCR, token checker, answer cache) and the request's session."""
 from __future__ import annotations
 
 import threading
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from flask import current_app, g
 from sqlalchemy.orm import Session
 
+from backend.answer_cache import AnswerCache
 from backend.auth import TokenChecker
 from backend.config import Config
 from backend.db import Database
@@ -22,6 +23,7 @@ class Services:
     ocr: object  # backend.ocr.OcrReader
     tokens: TokenChecker = field(default_factory=TokenChecker)
     slots: threading.BoundedSemaphore | None = None
+    answers: AnswerCache = field(default_factory=lambda: AnswerCache(0, 0.0))
 
 
 def services() -> Services:

@@ -3,19 +3,32 @@
  *
  * Items with the same image and context share one answer: a cache (memory,
  * mirrored to storage.session so a restarted service worker keeps it) and a
- * map of requests in flight. Items that arrive within a short window go out
- * as one POST of up to 32 images. When the backend is down the items fail
- * fast for a while (the content script schedules the next try), so a dead
- * backend costs one request, not one per image.
+ * map of requests in flight.
+ *
+ * Batching: one describe request is out at a time. Items gather while it is
+ * out and go together as the next POST, up to the backend's batch limit (32),
+ * in the order they came (the content script sends near-viewport images
+ * first). A message's items stay together: a batch ends before a message
+ * that would not fit whole, since the content script hears about a message
+ * only once all of it is answered. With nothing out, a batch leaves once no
+ * new item has come for QUIET_MS, or once its oldest item has waited
+ * MAX_WAIT_MS, or when it is full. A page's images arrive over a few hundred
+ * milliseconds as they load, and the backend describes a batch far cheaper
+ * than the same images one request each, so this costs a visible image
+ * little and saves many requests.
+ * When the backend is down the items fail fast for a while (the content
+ * script schedules the next try), so a dead backend costs one request, not
+ * one per image.
  */
 (function () {
   "use strict";
   const ns = (globalThis.altlens = globalThis.altlens || {});
   if (ns.Describer) return;
 
-  const MAX_BATCH = 32;
+  const MAX_BATCH = 32; // the backend's ALTLENS_MAX_BATCH default
   const MAX_BATCH_BYTES = 14 * 1024 * 1024; // base64 under the backend's 20 MB body limit
-  const WINDOW_MS = 40;
+  const QUIET_MS = 60;
+  const MAX_WAIT_MS = 300;
   const CACHE_SIZE = 1000;
   const DOWN_MS = 1500;
 
@@ -34,28 +47,58 @@
       this.inflight = new Map();
       this.pending = [];
       this.timer = 0;
+      this.sending = false; // a describe request is out
+      this.lastArrival = 0;
       this.downUntil = 0;
     }
 
-    /** items: [{source, context}] -> [{ok, result} | {ok: false, error, retryAfterMs}] in order. */
+    /** items: [{source, context}] of one message -> [{ok, result} | {ok: false, error, retryAfterMs}] in order. */
     async describe(items) {
-      return Promise.all(items.map((item) => this.describeOne(item)));
+      const keys = await Promise.all(items.map((item) =>
+        sha256(`${item.source.url || item.source.dataUrl}\n${JSON.stringify(item.context)}`)));
+      const cached = await Promise.all(keys.map((key) => this.cacheGet(key)));
+      const message = {}; // the identity its pending items share
+      const answers = items.map((item, i) => cached[i]
+        ? { ok: true, result: Object.assign({}, cached[i], { cached: true }) }
+        : this.enqueue(keys[i], item, message));
+      this.schedule();
+      return Promise.all(answers);
     }
 
-    async describeOne(item) {
-      const key = await sha256(`${item.source.url || item.source.dataUrl}\n${JSON.stringify(item.context)}`);
-      const cached = await this.cacheGet(key);
-      if (cached) return { ok: true, result: Object.assign({}, cached, { cached: true }) };
+    /** The answer to one uncached item: shared with the same item in flight, or queued for the next batch. */
+    enqueue(key, item, message) {
       if (this.inflight.has(key)) return this.inflight.get(key);
       const now = Date.now();
       if (now < this.downUntil) return { ok: false, error: "backend_unavailable", retryAfterMs: this.downUntil - now };
       const promise = new Promise((resolve) => {
-        this.pending.push({ key, source: item.source, context: item.context, resolve });
+        this.pending.push({ key, source: item.source, context: item.context, resolve, at: now, message });
       });
       this.inflight.set(key, promise);
       promise.then(() => this.inflight.delete(key));
-      if (!this.timer) this.timer = setTimeout(() => this.flush(), WINDOW_MS);
+      this.lastArrival = now;
       return promise;
+    }
+
+    /** The next batch: pending items in order, up to MAX_BATCH, ending between two messages where it can. */
+    takeBatch() {
+      let end = Math.min(this.pending.length, MAX_BATCH);
+      const cut = this.pending[end];
+      if (cut && cut.message === this.pending[end - 1].message) {
+        let start = end - 1; // where the message cut in two begins
+        while (start > 0 && this.pending[start - 1].message === cut.message) start--;
+        if (start > 0) end = start;
+      }
+      return this.pending.splice(0, end);
+    }
+
+    /** Arm the timer for the next batch; while a request is out, its end sends the next one instead. */
+    schedule() {
+      if (this.sending || !this.pending.length) return;
+      clearTimeout(this.timer);
+      const now = Date.now();
+      const delay = this.pending.length >= MAX_BATCH ? 0
+        : Math.min(this.lastArrival + QUIET_MS, this.pending[0].at + MAX_WAIT_MS) - now;
+      this.timer = setTimeout(() => this.flush(), Math.max(0, delay));
     }
 
     async cacheGet(key) {
@@ -89,14 +132,25 @@
     }
 
     async flush() {
+      clearTimeout(this.timer);
       this.timer = 0;
-      const batch = this.pending.splice(0, MAX_BATCH);
-      if (this.pending.length) this.timer = setTimeout(() => this.flush(), 0);
-      if (!batch.length) return;
+      if (this.sending || !this.pending.length) return;
+      const now = Date.now();
+      if (now < this.downUntil) { // learnt while the last request was out: no request for these either
+        for (const entry of this.pending.splice(0)) {
+          entry.resolve({ ok: false, error: "backend_unavailable", retryAfterMs: this.downUntil - now });
+        }
+        return;
+      }
+      const batch = this.takeBatch();
+      this.sending = true;
       try {
         await this.send(batch);
       } catch (error) {
         for (const entry of batch) entry.resolve({ ok: false, error: "internal", message: String(error) });
+      } finally {
+        this.sending = false;
+        this.schedule();
       }
     }
 
@@ -107,6 +161,7 @@
         return;
       }
       let ready = [];
+      const later = [];
       let bytes = 0;
       await Promise.all(batch.map(async (entry) => {
         try {
@@ -118,13 +173,13 @@
       for (const entry of batch) {
         if (!entry.image) continue;
         if (bytes + entry.image.length > MAX_BATCH_BYTES && ready.length) {
-          this.pending.unshift(entry); // next batch
-          if (!this.timer) this.timer = setTimeout(() => this.flush(), 0);
+          later.push(entry);
           continue;
         }
         bytes += entry.image.length;
         ready.push(entry);
       }
+      this.pending.unshift(...later); // the next batch, sent when this one ends
       while (ready.length) {
         const images = ready.map((e) => ({ image: e.image, context: e.context }));
         const res = await this.client.describe(settings, images);

@@ -25,6 +25,11 @@
   const MENU_ID = "altlens-feedback";
   let lastOpen = { tabId: -1, itemId: "", at: 0 };
 
+  /** What the content script writes into the page; the rest (candidates, ids) stays here, in tabItems. */
+  function forPage(result) {
+    return { description: result.description, decorative: result.decorative, low_confidence: result.low_confidence };
+  }
+
   async function handleDescribe(message, sender) {
     const tab = sender.tab;
     if (!tab || !Array.isArray(message.items)) return { ok: false, error: "bad_request" };
@@ -34,7 +39,7 @@
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       const answer = answers[i];
-      results.push(Object.assign({ itemId: item.itemId }, answer));
+      results.push(Object.assign({ itemId: item.itemId }, answer, answer.ok ? { result: forPage(answer.result) } : {}));
       if (answer.ok && answer.result && answer.result.generation_id && !answer.result.decorative && answer.result.description) {
         await tabItems.add(tab.id, {
           itemId: item.itemId,

@@ -2,7 +2,10 @@
  * The page context of one image, with exactly the fields of PageContext in
  * backend/modelinput.py, each bounded. Context is what lets the model say what
  * a linked icon does rather than what it looks like, so it is collected with
- * care; every walk is capped so big pages stay cheap.
+ * care; every walk is capped so big pages stay cheap. What every image would
+ * otherwise look up again is shared: the title and the list of headings until
+ * the page's structure changes (main.js's MutationObservers call
+ * pageChanged), heading texts and languages for one pass over many images.
  */
 (function () {
   "use strict";
@@ -10,29 +13,63 @@
   if (ns.context) return;
 
   const { FIELD_LIMITS, clean } = ns.text;
-  const HEADING = /^h[1-6]$/;
+  const HEADING_SELECTOR = 'h1, h2, h3, h4, h5, h6, [role="heading" i]';
   const BLOCK = "p, li, figure, article, section, td, th, dd, blockquote, aside, header, footer, main, div";
-  const MAX_WALK = 1500;
 
   function textOf(node, limit) {
     return clean(node ? node.textContent : "", limit);
   }
 
-  function isHeading(el) {
-    return HEADING.test(el.localName) || (el.getAttribute("role") || "").toLowerCase() === "heading";
+  let structure = null; // {title, headings: root -> its headings in document order}, until the page changes
+
+  function pageChanged() {
+    structure = null;
   }
 
-  /** The nearest heading before the element in document order (crossing out of shadow roots). */
-  function nearestHeading(el, depth = 0) {
-    const root = el.getRootNode();
-    const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT);
-    walker.currentNode = el;
-    for (let i = 0; i < MAX_WALK; i++) {
-      const node = walker.previousNode();
-      if (!node) break;
-      if (isHeading(node)) return textOf(node, FIELD_LIMITS.heading);
+  /** Lookups shared by one pass over many images (text and attributes may change between passes). */
+  function newPass() {
+    if (!structure) structure = { title: clean(document.title, FIELD_LIMITS.page_title), headings: new Map() };
+    return { structure, headingText: new Map(), lang: new Map() };
+  }
+
+  function headingsOf(root, pass) {
+    const known = pass.structure.headings;
+    if (!known.has(root)) known.set(root, Array.from(root.querySelectorAll(HEADING_SELECTOR)));
+    return known.get(root);
+  }
+
+  function langOf(el, pass) {
+    const holder = el.closest("[lang]");
+    const key = holder || document.documentElement;
+    if (!pass.lang.has(key)) {
+      const lang = (holder && holder.getAttribute("lang")) || document.documentElement.lang || "";
+      pass.lang.set(key, clean(lang, FIELD_LIMITS.lang));
     }
-    return root.host && depth < 4 ? nearestHeading(root.host, depth + 1) : "";
+    return pass.lang.get(key);
+  }
+
+  /**
+   * The nearest heading before the element in document order (crossing out of
+   * shadow roots): a binary search of the root's headings, since document
+   * order puts every heading that precedes the element (ancestors included)
+   * before every one that follows it.
+   */
+  function nearestHeading(el, pass, depth = 0) {
+    const root = el.getRootNode();
+    const headings = headingsOf(root, pass);
+    let low = 0;
+    let high = headings.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (el.compareDocumentPosition(headings[mid]) & Node.DOCUMENT_POSITION_PRECEDING) low = mid + 1;
+      else high = mid;
+    }
+    if (low > 0) {
+      const heading = headings[low - 1];
+      if (!pass.headingText.has(heading)) pass.headingText.set(heading, textOf(heading, FIELD_LIMITS.heading));
+      return pass.headingText.get(heading);
+    }
+    return root.host && depth < 4 ? nearestHeading(root.host, pass, depth + 1) : "";
   }
 
   function caption(el) {
@@ -77,12 +114,16 @@
     }
   }
 
+  /**
+   * The last path segment of an http(s) or file URL. `src` is an element's
+   * currentSrc or src, which the browser has already resolved and normalised,
+   * so plain string work gives what a URL parse would, for less.
+   */
   function fileName(src) {
-    if (!src) return "";
+    const match = /^(?:https?|file):\/\/[^/?#]*([^?#]*)/i.exec(src || "");
+    if (!match) return "";
     try {
-      const u = new URL(src, document.baseURI);
-      if (u.protocol !== "http:" && u.protocol !== "https:" && u.protocol !== "file:") return "";
-      return clean(decodeURIComponent(u.pathname.split("/").pop() || ""), FIELD_LIMITS.file_name);
+      return clean(decodeURIComponent(match[1].slice(match[1].lastIndexOf("/") + 1)), FIELD_LIMITS.file_name);
     } catch (_) {
       return "";
     }
@@ -119,17 +160,14 @@
     };
   }
 
-  /** PageContext fields for `el` (see backend/modelinput.py). */
-  function collect(el, kind) {
+  /** PageContext fields for `el` (see backend/modelinput.py); `rect` is its box, as measured by the caller. */
+  function collect(el, kind, pass, rect) {
     const control = controlInfo(el, kind);
-    const rect = el.getBoundingClientRect();
-    const langHolder = el.closest("[lang]");
     return {
-      page_title: clean(document.title, FIELD_LIMITS.page_title),
-      lang: clean((langHolder && langHolder.getAttribute("lang")) || document.documentElement.lang || "",
-        FIELD_LIMITS.lang),
+      page_title: pass.structure.title,
+      lang: langOf(el, pass),
       caption: caption(el),
-      heading: nearestHeading(el),
+      heading: nearestHeading(el, pass),
       surrounding_text: surroundingText(el, control.control),
       control_role: control.role,
       control_text: control.text,
@@ -141,5 +179,5 @@
     };
   }
 
-  ns.context = { collect, sourceUrl, fileName };
+  ns.context = { pageChanged, newPass, collect, sourceUrl, fileName };
 })();

@@ -150,10 +150,10 @@
    * Settle an element without the backend when possible.
    * "hidden": not rendered now (checked again when it becomes visible);
    * "tiny": a spacer or tracking pixel, decorative unless it is a control's
-   * only content or an input; null: ask the backend.
+   * only content or an input; null: ask the backend. `rect` is the element's
+   * box as its caller measured it (main.js: the IntersectionObserver's).
    */
-  function localClass(el, kind) {
-    const rect = el.getBoundingClientRect();
+  function localClass(el, kind, rect) {
     const style = getComputedStyle(el);
     if (style.display === "none" || style.visibility === "hidden" || style.visibility === "collapse") {
       return "hidden";

@@ -4,7 +4,8 @@
  * backend is away, and undo everything when the site is turned off.
  *
  * Cheap on big pages: one MutationObserver per root, an IntersectionObserver
- * so only images near the viewport are described, batched messages, and every
+ * so only images near the viewport are described and its callbacks hand over
+ * every box (no layout reads of our own), batched messages, and every
  * callback guarded so a failure here never reaches the page.
  */
 (function () {
@@ -14,9 +15,10 @@
   ns.contentStarted = true;
 
   const { browser, settings: settingsLib, detect, context, imageSource, apply, announce } = ns;
-  const BATCH = 32;
+  const BATCH = 32; // the backend's batch limit: one message, one backend request
   const FLUSH_DELAY_MS = 120;
   const HIDDEN_RECHECK_MS = 3000;
+  const NEAR_PX = 800; // images this close to the viewport are described
   const WATCHED_ATTRS = ["src", "srcset", "alt", "aria-label", "aria-labelledby", "role", "title", "aria-hidden"];
 
   const frameKey = Math.random().toString(36).slice(2, 10);
@@ -31,6 +33,7 @@
   const observers = [];
   let io = null;
   let flushTimer = 0;
+  let messageOut = false;
   let retryTimer = 0;
   let hiddenTimer = 0;
   let retryDelay = 0;
@@ -85,6 +88,7 @@
   function onMutations(records) {
     if (!active) return;
     for (const record of records) {
+      if (record.type === "childList" || record.attributeName === "role") context.pageChanged(); // headings may move
       if (record.type === "childList") {
         for (const node of record.addedNodes) {
           if (node.nodeType !== 1) continue;
@@ -139,39 +143,62 @@
 
   // ---- classification --------------------------------------------------
 
+  /**
+   * One pass per observer callback: the observer hands over each element's box
+   * from the browser's own layout, so no image costs a forced layout, and the
+   * pass makes its writes only after all its reads.
+   */
   const onIntersect = guard((entries) => {
+    if (!active) return;
+    let pass = null;
+    const tiny = [];
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
-      io.unobserve(entry.target);
-      const item = itemOf.get(entry.target);
-      if (item) classify(item);
+      const el = entry.target;
+      io.unobserve(el);
+      const item = itemOf.get(el);
+      if (!item || !el.isConnected) continue;
+      if (el.localName === "img" && !el.complete) {
+        el.addEventListener("load", guard(() => remeasure(item)), { once: true }); // its box may change
+        continue;
+      }
+      const rect = entry.boundingClientRect;
+      const local = detect.localClass(el, item.kind, rect);
+      if (local === "hidden") {
+        item.status = "hidden";
+        hidden.add(item);
+        scheduleHiddenCheck();
+        continue;
+      }
+      hidden.delete(item);
+      if (local === "tiny") {
+        tiny.push(item);
+        continue;
+      }
+      pass = pass || context.newPass();
+      item.context = context.collect(el, item.kind, pass, rect);
+      item.distance = distanceFromView(rect, entry.rootBounds);
+      item.status = "queued";
+      queued.add(item);
     }
+    for (const item of tiny) {
+      apply.writeDecorative(item.el, item.kind);
+      item.status = "local-decorative";
+    }
+    if (queued.size) scheduleFlush(FLUSH_DELAY_MS);
   });
 
-  function classify(item) {
-    if (!active || !item.el.isConnected) return;
-    const el = item.el;
-    if (el.localName === "img" && !el.complete) {
-      el.addEventListener("load", guard(() => classify(item)), { once: true });
-      return;
-    }
-    const local = detect.localClass(el, item.kind);
-    if (local === "hidden") {
-      item.status = "hidden";
-      hidden.add(item);
-      scheduleHiddenCheck();
-      return;
-    }
-    hidden.delete(item);
-    if (local === "tiny") {
-      apply.writeDecorative(el, item.kind);
-      item.status = "local-decorative";
-      return;
-    }
-    item.context = context.collect(el, item.kind);
-    item.status = "queued";
-    queued.add(item);
-    scheduleFlush(FLUSH_DELAY_MS);
+  /** How far outside the viewport a box is (0: in it), from the observer's root bounds, which add NEAR_PX. */
+  function distanceFromView(rect, near) {
+    if (!near) return 0; // a cross-origin frame is not told where its viewport is
+    const above = near.top + NEAR_PX - rect.bottom;
+    const below = rect.top - (near.bottom - NEAR_PX);
+    return Math.max(0, above, below);
+  }
+
+  /** Have the observer measure the element again; its next callback classifies it when near. */
+  function remeasure(item) {
+    if (active && item.el.isConnected) io.observe(item.el);
   }
 
   function scheduleHiddenCheck() {
@@ -180,7 +207,7 @@
       hiddenTimer = 0;
       for (const item of [...hidden]) {
         hidden.delete(item);
-        if (item.el.isConnected && detect.needsDescription(item.el, settings.kinds)) classify(item);
+        if (item.el.isConnected && detect.needsDescription(item.el, settings.kinds)) remeasure(item);
       }
     }), HIDDEN_RECHECK_MS);
   }
@@ -192,13 +219,34 @@
     flushTimer = setTimeout(guard(flush), delay);
   }
 
+  /** The context without its empty fields (the backend fills them in): messages stay small. */
+  function sparse(fields) {
+    const out = {};
+    for (const [name, value] of Object.entries(fields)) if (value !== "" && value !== false) out[name] = value;
+    return out;
+  }
+
+  /**
+   * Send the next message. One is out at a time: its answer sends the next,
+   * with all that queued meanwhile, visible images first (few messages, full
+   * batches, and no visible image stuck behind others already sent).
+   */
   async function flush() {
     flushTimer = 0;
-    if (!active || !queued.size) return;
-    const batch = [...queued].slice(0, BATCH);
+    if (!active || !queued.size || messageOut) return;
+    // Nearest first, as near as each was when measured; the sort is stable, so then in page order.
+    const batch = [...queued].sort((a, b) => a.distance - b.distance).slice(0, BATCH);
     for (const item of batch) queued.delete(item);
-    if (queued.size) scheduleFlush(0);
+    messageOut = true;
+    try {
+      await describe(batch);
+    } finally {
+      messageOut = false;
+      if (queued.size) scheduleFlush(0);
+    }
+  }
 
+  async function describe(batch) {
     const payload = [];
     for (const item of batch) {
       if (!item.el.isConnected) continue;
@@ -208,7 +256,7 @@
         continue;
       }
       item.status = "pending";
-      payload.push({ itemId: item.id, source: item.source, context: item.context, kind: item.kind });
+      payload.push({ itemId: item.id, source: item.source, context: sparse(item.context), kind: item.kind });
     }
     if (!payload.length) return;
     const reply = await browser.sendMessage({ type: "describe", items: payload, pageUrl: location.href });
@@ -268,7 +316,7 @@
   function start() {
     if (active) return;
     active = true;
-    io = new IntersectionObserver(onIntersect, { rootMargin: "800px" });
+    io = new IntersectionObserver(onIntersect, { rootMargin: `${NEAR_PX}px` });
     browser.sendMessage({ type: "frameStart", pageUrl: location.href });
     observeRoot(document);
     scan(document);

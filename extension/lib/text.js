@@ -24,9 +24,13 @@
   // eslint-disable-next-line no-control-regex
   const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/g;
 
+  // Printable ASCII, single spaces between words, none at the ends: already what clean() makes.
+  const ALREADY_CLEAN = /^(?:[!-~]+(?: [!-~]+)*)?$/;
+
   function clean(value, limit) {
     if (value === null || value === undefined) return "";
     let text = String(value);
+    if (text.length <= limit && ALREADY_CLEAN.test(text)) return text; // most page text: skip the work
     // Only look at a bounded prefix: a page can hold megabytes of text.
     if (text.length > limit * 8 + 64) text = text.slice(0, limit * 8 + 64);
     text = text.normalize("NFC").replace(CONTROL_CHARS, " ").replace(/\s+/g, " ").trim();
