@@ -68,13 +68,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     limiter = Limiter(get_remote_address, app=app, storage_uri=config.ratelimit_storage,
                       headers_enabled=True, default_limits=[], swallow_errors=True)
-    for name in ("describe", "feedback"):
+    for name in ("describe", "feedback", "mydata"):
         blueprint = app.blueprints[name]
-        limiter.limit(config.ratelimit_token, key_func=token_key, methods=["POST"])(blueprint)
-        limiter.limit(config.ratelimit_address, key_func=get_remote_address, methods=["POST"])(blueprint)
+        limiter.limit(config.ratelimit_token, key_func=token_key, methods=["POST", "DELETE"])(blueprint)
+        limiter.limit(config.ratelimit_address, key_func=get_remote_address, methods=["POST", "DELETE"])(blueprint)
     app.extensions["altlens_limiter"] = limiter
 
     CORS(app, resources={r"/api/*": {"origins": _origin_patterns(config.cors_origins)}},
-         allow_headers=["Authorization", "Content-Type"], methods=["GET", "POST", "OPTIONS"],
+         allow_headers=["Authorization", "Content-Type"], methods=["GET", "POST", "DELETE", "OPTIONS"],
          expose_headers=["Retry-After"], max_age=600)
     return app

@@ -46,6 +46,10 @@ class AnswerCache:
             self._entries.move_to_end(key)
         return dict(copy.deepcopy(result), cached=True)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
     def put(self, key: Key, result: dict[str, Any]) -> None:
         if self.max_entries <= 0:
             return

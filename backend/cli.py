@@ -13,10 +13,11 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select, update
 
 from backend import auth
-from backend.models import Client, Feedback, Generation, Image, PreferencePair, utcnow
+from backend.erasure import erase_client_data
+from backend.models import Client, Image, PreferencePair, utcnow
 from backend.state import services
 
 
@@ -146,17 +147,7 @@ def register_cli(app: Flask) -> None:
             client = session.scalar(select(Client).where(Client.name == name))
             if client is None:
                 raise click.ClickException(f"no client named {name!r}")
-            generation_ids = select(Generation.id).where(Generation.client_id == client.id)
-            image_ids = set(session.scalars(select(Generation.image_id).where(Generation.client_id == client.id)))
-            pairs = session.execute(delete(PreferencePair).where(
-                (PreferencePair.client_id == client.id) | PreferencePair.generation_id.in_(generation_ids))).rowcount
-            feedback = session.execute(delete(Feedback).where(
-                (Feedback.client_id == client.id) | Feedback.generation_id.in_(generation_ids))).rowcount
-            generations = session.execute(delete(Generation).where(Generation.client_id == client.id)).rowcount
-            orphans = [i for i in image_ids if not session.scalar(
-                select(func.count()).select_from(Generation).where(Generation.image_id == i))]
-            images = session.execute(delete(Image).where(Image.id.in_(orphans))).rowcount if orphans else 0
-            session.delete(client)
-            session.commit()
+            counts = erase_client_data(session, client, keep_client=False)
+        generations, images, feedback, pairs = (counts[k] for k in ("generations", "images", "feedback", "pairs"))
         click.echo(f"dropped {name}: {generations} generations, {images} images, {feedback} feedback, "
                    f"{pairs} pairs", err=True)

@@ -137,6 +137,16 @@ def openapi_document() -> dict[str, Any]:
                               "200": _json({"$ref": "#/components/schemas/FeedbackResult"}, "A replay of stored feedback; nothing new stored"),
                               **_errors("400", "401", "404", "413", "415", "422", "429", "503")},
             }},
+            "/api/v1/my-data": {"delete": {
+                "operationId": "eraseMyData",
+                "summary": "Erase everything this token sent (generations, images only it sent, feedback, pairs)",
+                "security": secured,
+                "responses": {"200": _json({"type": "object", "required": ["erased"], "properties": {"erased": {
+                    "type": "object", "required": ["generations", "images", "feedback", "pairs"],
+                    "properties": {k: {"type": "integer", "minimum": 0}
+                                   for k in ("generations", "images", "feedback", "pairs")}}}}, "Erased"),
+                              **_errors("401", "429", "503")},
+            }},
             "/api/v1/model": {"get": {
                 "operationId": "model",
                 "summary": "The model being served",

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from backend.api import describe, feedback, info
+from backend.api import describe, feedback, info, mydata
 
 
 def register(app: Flask) -> None:
-    for module in (describe, feedback, info):
+    for module in (describe, feedback, info, mydata):
         app.register_blueprint(module.bp, url_prefix="/api/v1")
