@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 from dataclasses import dataclass, field
 
 from PIL import Image
 
 from backend.auth import create_client
+from backend.db import Database
 from backend.engine import Description
 from backend.state import EXTENSION_KEY
 
@@ -65,3 +67,18 @@ def png_bytes(size=(32, 24), color=(200, 30, 30), mode="RGB", fmt="PNG", **save)
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+@contextlib.contextmanager
+def database_unreachable(app, tmp_path):
+    """The app's database swapped for one whose folder does not exist; the working one is back afterwards."""
+    services = services_of(app)
+    working = services.db
+    services.db = Database(f"sqlite:///{tmp_path}/missing/dir/x.db")
+    services.db.engine.dispose()
+    (tmp_path / "missing" / "dir" / "x.db").unlink(missing_ok=True)
+    (tmp_path / "missing" / "dir").rmdir()
+    try:
+        yield services
+    finally:
+        services.db = working

@@ -6,8 +6,7 @@ import pytest
 
 import backend.describing
 from backend.answer_cache import AnswerCache
-from backend.db import Database
-from backend_helpers import auth, b64, make_token, png_bytes, services_of
+from backend_helpers import auth, b64, database_unreachable, make_token, png_bytes, services_of
 
 
 @pytest.fixture
@@ -79,18 +78,10 @@ def test_answers_not_stored_are_not_remembered(app, tmp_path):
     """With the database down a generation id cannot be used for feedback, so it must not be served again."""
     client, token = app.test_client(), make_token(app)
     describe(client, token, png_bytes())  # the token is now known to this process
-    services = services_of(app)
-    working = services.db
-    services.db = Database(f"sqlite:///{tmp_path}/missing/dir/x.db")
-    services.db.engine.dispose()
-    (tmp_path / "missing" / "dir" / "x.db").unlink(missing_ok=True)
-    (tmp_path / "missing" / "dir").rmdir()
-    try:
+    with database_unreachable(app, tmp_path) as services:
         before = len(services.answers)
         assert describe(client, token, png_bytes((5, 5)))["cached"] is False
         assert len(services.answers) == before
-    finally:
-        services.db = working
 
 
 def test_a_request_wholly_answered_from_memory_needs_no_describe_slot(make_app):

@@ -7,9 +7,8 @@ import json
 import pytest
 from PIL import Image
 
-from backend.db import Database
 from backend.openapi import openapi_document
-from backend_helpers import auth, b64, make_token, png_bytes, services_of
+from backend_helpers import auth, b64, database_unreachable, make_token, png_bytes, services_of
 
 
 @pytest.fixture
@@ -198,13 +197,7 @@ def test_no_model_is_503_with_retry_after(make_app):
 def test_database_down_describe_works_feedback_503(app, client, token, tmp_path):
     item = [{"image": b64(png_bytes())}]
     assert post_describe(client, token, item).status_code == 200  # the token is now known to this process
-    services = services_of(app)
-    working = services.db
-    services.db = Database(f"sqlite:///{tmp_path}/missing/dir/x.db")
-    services.db.engine.dispose()
-    (tmp_path / "missing" / "dir" / "x.db").unlink(missing_ok=True)
-    (tmp_path / "missing" / "dir").rmdir()
-    try:
+    with database_unreachable(app, tmp_path):
         response = post_describe(client, token, [{"image": b64(png_bytes((5, 5)))}])
         assert response.status_code == 200 and response.get_json()["results"][0]["description"] == "thing 5x5"
         feedback = client.post("/api/v1/feedback", headers=auth(token), json={"generation_id": "x", "kind": "rate", "rating": "up"})
@@ -212,8 +205,6 @@ def test_database_down_describe_works_feedback_503(app, client, token, tmp_path)
         assert feedback.headers["Retry-After"]
         assert_error(post_describe(client, "alt_unknown", item), 503)  # unknown tokens cannot be checked
         assert client.get("/api/v1/health").get_json()["database"] == "unavailable"
-    finally:
-        services.db = working
     assert post_describe(client, token, [{"image": b64(png_bytes((5, 5)))}]).status_code == 200  # recovered
 
 
