@@ -53,9 +53,9 @@ if str(REPO) not in sys.path:
 import numpy as np  # noqa: E402
 
 from trainer.default_model import (  # noqa: E402
-    Recipe, clean_examples, load_split, ocr_texts, preference, preference_examples, sft, sft_examples,
+    Recipe, build_base, clean_examples, load_split, ocr_texts, preference, preference_examples, sft, sft_examples,
 )
-from trainer.tiny import BUNDLED_SIZE, ModelSize, build_model  # noqa: E402
+from trainer.tiny import BUNDLED_SIZE, ModelSize  # noqa: E402
 
 log = logging.getLogger("altlens.compare")
 
@@ -170,16 +170,6 @@ def honesty_checks(corpus_dir: Path) -> dict:
 # -- training ----------------------------------------------------------------------
 
 
-def build_base(out_dir: Path, train_examples, size: ModelSize, seed: int) -> Path:
-    """trainer.default_model.build_base at the comparison's model size."""
-    from backend.modelinput import format_prompt
-
-    texts = []
-    for e in train_examples:
-        texts += [e.chosen, e.rejected or "", format_prompt(e.context, e.ocr_text), e.meta.get("reference", "")]
-    return build_model(out_dir, texts=texts, size=size, seed=seed)
-
-
 def train_sft(config: ComparisonConfig, train_split, val_split) -> tuple[Path, dict]:
     """The one SFT run every preference method starts from (or ``config.sft_checkpoint``, reused)."""
     sft_data = sft_examples(_subset(train_split, config.sft_records, config.recipe.seed))
@@ -190,7 +180,7 @@ def train_sft(config: ComparisonConfig, train_split, val_split) -> tuple[Path, d
     if work.exists():
         shutil.rmtree(work)
     started = time.perf_counter()
-    base = build_base(work / "base", train_split, config.size, config.recipe.seed)
+    base = build_base(work / "base", train_split, config.recipe.seed, config.size)
     model = sft(base, sft_data, work / "sft", config.recipe, config.recipe.seed, val_split)
     return model, {"sft_records": sorted({e.meta["id"] for e in sft_data}),
                    "train_seconds": round(time.perf_counter() - started, 1), "reused": False}

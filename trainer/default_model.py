@@ -38,7 +38,7 @@ from backend.ocr import OcrReader  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.data import PreferenceExample, load_corpus  # noqa: E402
 from trainer.losses import FacetWeights  # noqa: E402
-from trainer.tiny import BUNDLED_SIZE, build_model  # noqa: E402
+from trainer.tiny import BUNDLED_SIZE, ModelSize, build_model  # noqa: E402
 from trainer.train import mean_nll, train  # noqa: E402
 
 log = logging.getLogger("altlens.default_model")
@@ -159,12 +159,13 @@ def clean_examples(examples: list[PreferenceExample]) -> list[PreferenceExample]
 # -- training ----------------------------------------------------------------------
 
 
-def build_base(out_dir: Path, train_examples: list[PreferenceExample], seed: int) -> Path:
+def build_base(out_dir: Path, train_examples: list[PreferenceExample], seed: int,
+               size: ModelSize = BUNDLED_SIZE) -> Path:
     """Untrained model whose tokenizer is trained on the texts it will read and write."""
     texts = []
     for e in train_examples:
         texts += [e.chosen, e.rejected or "", format_prompt(e.context, e.ocr_text), e.meta.get("reference", "")]
-    return build_model(out_dir, texts=texts, size=BUNDLED_SIZE, seed=seed)
+    return build_model(out_dir, texts=texts, size=size, seed=seed)
 
 
 def sft(base: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe, seed: int,
