@@ -54,8 +54,62 @@ class Hypothesis:
         return self.logprob / max(1, len(self.ids))
 
 
+@dataclass
+class _Search:
+    """The beam search of one image inside a batch: its hypotheses and the batch rows holding its live beams."""
+
+    beams: list[Hypothesis]
+    rows: list[int]
+    finished: list[Hypothesis] = field(default_factory=list)
+
+    def advance(self, logp: np.ndarray, num_beams: int, eos_id: int) -> list[int]:
+        """Extend the live beams by the best next tokens (``logp``: one row per live beam).
+
+        Hypotheses that end leave the beam and the beam is refilled from the next-best
+        continuations. Returns, per new live beam, the batch row it continues from.
+        """
+        scores = np.array([b.logprob for b in self.beams])[:, None] + logp
+        flat_scores = scores.ravel()
+        keep = min(2 * num_beams, flat_scores.size)
+        best = np.argpartition(-flat_scores, keep - 1)[:keep]  # no full sort of the vocabulary
+        live, parents = [], []
+        for flat in best[np.argsort(-flat_scores[best])]:
+            parent, token = np.unravel_index(flat, scores.shape)
+            hypothesis = Hypothesis(self.beams[parent].ids + [int(token)], float(scores[parent, token]))
+            if token == eos_id:
+                self.finished.append(hypothesis)
+            else:
+                live.append(hypothesis)
+                parents.append(self.rows[parent])
+            if len(live) == num_beams:
+                break
+        self.beams = live
+        return parents
+
+    def done(self, num_beams: int) -> bool:
+        """No live beam, or enough ended hypotheses and no live beam ahead of the worst of them
+        (transformers' beam search stops on the same test)."""
+        if not self.beams:
+            return True
+        if len(self.finished) < num_beams:
+            return False
+        worst_kept = sorted(h.mean_logprob for h in self.finished)[-num_beams]
+        return max(b.mean_logprob for b in self.beams) < worst_kept
+
+    def ranked(self, num_beams: int) -> list[Hypothesis]:
+        return sorted(self.finished or self.beams, key=lambda h: h.mean_logprob, reverse=True)[:num_beams]
+
+
 class OnnxModel:
-    """The three ONNX sessions of one exported model, and decoding over them."""
+    """The three ONNX sessions of one exported model, and decoding over them.
+
+    Models exported by :func:`trainer.export.export_onnx` take an attention mask and
+    position ids, so prompts of different lengths are decoded together, left-padded
+    (``padded``), and they hand the cross-attention keys and values from the first
+    decoder call to the next ones. A plain optimum export has neither: its images
+    share a batch only with images whose prompt has the same length, and each step
+    gets the encoder states again.
+    """
 
     def __init__(self, model_dir: str | Path, providers: list[str] | None = None, threads: int = 0):
         self.model_dir = Path(model_dir)
@@ -78,7 +132,11 @@ class OnnxModel:
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         self.image_processor = AutoImageProcessor.from_pretrained(self.model_dir)
         self.eos_id = self.tokenizer.eos_token_id
-        self._past_names = [i.name for i in self.decoder_with_past.get_inputs() if i.name.startswith("past_key_values")]
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos_id
+        past_inputs = [i.name for i in self.decoder_with_past.get_inputs()]
+        self.padded = {"attention_mask", "position_ids"} <= set(past_inputs)
+        self._self_names = [n for n in past_inputs if n.startswith("past_key_values") and ".encoder_" not in n]
+        self._cross_names = [n for n in past_inputs if n.startswith("past_key_values") and ".encoder_" in n]
 
     def build_input(self, image: Image.Image, context: PageContext, ocr_text: str) -> ModelInput:
         return build_model_input(image, context, ocr_text, self.tokenizer, self.image_processor)
@@ -87,90 +145,119 @@ class OnnxModel:
         """Encoder hidden states for a batch of images [N, 3, H, W]."""
         return self.encoder.run(None, {"pixel_values": pixel_values.astype(np.float32)})[0]
 
-    def _first_step(self, prompt_ids: list[int], hidden: np.ndarray, rows: int):
-        outputs = self.decoder.run(
-            None,
-            {"input_ids": np.array([prompt_ids], dtype=np.int64), "encoder_hidden_states": hidden[None]},
-        )
-        logits, present = outputs[0][:, -1, :], outputs[1:]
-        past = [np.repeat(p, rows, axis=0) for p in present]
-        return _log_softmax(logits[0]), past
+    def _feed(self, ids: np.ndarray, mask: np.ndarray, hidden: np.ndarray | None) -> dict[str, np.ndarray]:
+        """Decoder inputs for ``ids`` [R, L] whose whole sequence so far (past + ids) is masked by ``mask``."""
+        feed = {"input_ids": ids.astype(np.int64)}
+        if hidden is not None:
+            feed["encoder_hidden_states"] = hidden
+        if self.padded:
+            seen = mask[:, : mask.shape[1] - ids.shape[1]].sum(axis=1, keepdims=True)
+            positions = seen + np.maximum(np.cumsum(mask[:, -ids.shape[1]:], axis=1) - 1, 0)
+            feed.update(attention_mask=mask.astype(np.int64), position_ids=positions.astype(np.int64))
+        return feed
 
-    def _next_step(self, tokens: np.ndarray, hidden_rows: np.ndarray, past: list[np.ndarray]):
-        feed = {"input_ids": tokens[:, None].astype(np.int64), "encoder_hidden_states": hidden_rows}
-        feed.update(zip(self._past_names, past))
+    def _prefill(self, prompts: list[list[int]], hidden: np.ndarray):
+        """Run the prompts, left-padded to one length.
+
+        Returns the last position's log-probs [N, V], the self-attention cache, what
+        the next steps attend to instead of the encoder states (the cross-attention
+        cache, or the encoder states themselves), and the attention mask.
+        """
+        length = max(len(p) for p in prompts)
+        ids = np.full((len(prompts), length), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(prompts), length), dtype=np.int64)
+        for row, prompt in enumerate(prompts):
+            ids[row, length - len(prompt):] = prompt
+            mask[row, length - len(prompt):] = 1
+        outputs = self.decoder.run(None, self._feed(ids, mask, hidden))
+        caches = outputs[1:]
+        own, cross = caches[: len(self._self_names)], caches[len(self._self_names):]
+        return _log_softmax(outputs[0][:, -1, :]), own, (cross if self._cross_names else [hidden]), mask
+
+    def _next_step(self, tokens: np.ndarray, mask: np.ndarray, past: list[np.ndarray], cross: list[np.ndarray]):
+        """One token per row; ``cross``: the rows' cross-attention cache (or encoder states, for optimum's graph)."""
+        feed = self._feed(tokens[:, None], mask, None)
+        feed.update(zip(self._self_names, past))
+        if self._cross_names:
+            feed.update(zip(self._cross_names, cross))
+        else:
+            feed["encoder_hidden_states"] = cross[0]
         outputs = self.decoder_with_past.run(None, feed)
         return _log_softmax(outputs[0][:, -1, :]), outputs[1:]
 
     def generate_greedy(self, model_input: ModelInput, max_new_tokens: int = 32) -> list[int]:
         """Prompt + greedy continuation (eos included), the same shape ``generate`` returns."""
-        hidden = self.encode(model_input.pixel_values[None])[0]
-        logp, past = self._first_step(model_input.prompt_ids, hidden, rows=1)
+        hidden = self.encode(model_input.pixel_values[None])
+        logp, past, cross, mask = self._prefill([model_input.prompt_ids], hidden)
         out = list(model_input.prompt_ids)
         for step in range(max_new_tokens):
-            token = int(np.argmax(logp if logp.ndim == 1 else logp[0]))
+            token = int(np.argmax(logp[0]))
             out.append(token)
             if token == self.eos_id or step == max_new_tokens - 1:
                 break
-            logp, past = self._next_step(np.array([token]), hidden[None], past)
+            mask = np.concatenate([mask, np.ones((1, 1), dtype=np.int64)], axis=1)
+            logp, past = self._next_step(np.array([token]), mask, past, cross)
         return out
 
     def beam_search(self, prompt_ids: list[int], hidden: np.ndarray, num_beams: int, max_new_tokens: int) -> list[Hypothesis]:
-        """Ranked hypotheses (best first, by mean token log-probability), each distinct.
+        """Ranked hypotheses of one image (``hidden``: its encoder states); see :meth:`beam_search_many`."""
+        return self.beam_search_many([prompt_ids], hidden[None], num_beams, max_new_tokens)[0]
 
-        Hypotheses that end (emit the end token) leave the beam; the beam is refilled
-        from the next-best continuations, so ``num_beams`` live beams keep searching
-        until ``num_beams`` hypotheses have ended and no live beam is ahead of them.
-        Only when ``max_new_tokens`` runs out are unfinished beams returned, as they stand.
+    def beam_search_many(self, prompts: list[list[int]], hidden: np.ndarray, num_beams: int,
+                         max_new_tokens: int) -> list[list[Hypothesis]]:
+        """Per image, ranked hypotheses (best first, by mean token log-probability), each distinct.
+
+        All images are searched together: one decoder call per step carries every live
+        beam of every image, so a batch of images costs little more than one on CPU,
+        where a call's fixed cost outweighs this small model's arithmetic. Hypotheses
+        that end leave the beam, which is refilled from the next-best continuations, so
+        ``num_beams`` live beams keep searching until ``num_beams`` hypotheses have ended
+        and no live beam is ahead of them. When ``max_new_tokens`` runs out, unfinished
+        beams are returned as they stand.
         """
-        logp, past = self._first_step(prompt_ids, hidden, rows=num_beams)
-        finished: list[Hypothesis] = []
-        beams: list[Hypothesis] = []
-        for token in np.argsort(-logp)[: 2 * num_beams]:
-            hypothesis = Hypothesis([int(token)], float(logp[token]))
-            (finished if token == self.eos_id else beams).append(hypothesis)
-            if len(beams) == num_beams:
+        if not self.padded and len({len(p) for p in prompts}) > 1:
+            return self._by_prompt_length(prompts, hidden, num_beams, max_new_tokens)
+        logp, past, cross, mask = self._prefill(prompts, hidden)
+        searches = [_Search([Hypothesis([], 0.0)], [row]) for row in range(len(prompts))]
+        active = list(range(len(prompts)))
+        row_images, cross_rows = None, cross
+        for step in range(max_new_tokens):
+            parents = {i: searches[i].advance(logp[searches[i].rows], num_beams, self.eos_id) for i in active}
+            if step == max_new_tokens - 1:  # out of tokens: the unfinished beams are all there is
+                for i in active:
+                    searches[i].finished += searches[i].beams
                 break
-        for _ in range(max_new_tokens - 1):
-            if not beams or self._search_done(finished, beams, num_beams):
+            active = [i for i in active if not searches[i].done(num_beams)]
+            if not active:
                 break
-            tokens = np.array([b.ids[-1] for b in beams])
-            hidden_rows = np.repeat(hidden[None], len(beams), axis=0)
-            logp, present = self._next_step(tokens, hidden_rows, [p[: len(beams)] for p in past])
-            scores = np.array([b.logprob for b in beams])[:, None] + logp
-            live, parents = [], []
-            for flat in np.argsort(-scores, axis=None)[: 2 * num_beams]:
-                parent, token = np.unravel_index(flat, scores.shape)
-                hypothesis = Hypothesis(beams[parent].ids + [int(token)], float(scores[parent, token]))
-                if token == self.eos_id:
-                    finished.append(hypothesis)
-                else:
-                    live.append(hypothesis)
-                    parents.append(int(parent))
-                if len(live) == num_beams:
-                    break
-            beams = live
-            past = [np.ascontiguousarray(p[parents]) for p in present]
-        else:
-            finished += beams  # out of tokens: the unfinished beams are all there is
-        if not finished:
-            finished = beams
-        return sorted(finished, key=lambda h: h.mean_logprob, reverse=True)[:num_beams]
+            rows, images = [], []
+            for i in active:
+                searches[i].rows = list(range(len(rows), len(rows) + len(parents[i])))
+                rows += parents[i]
+                images += [i] * len(parents[i])
+            tokens = np.array([b.ids[-1] for i in active for b in searches[i].beams])
+            mask = np.concatenate([mask[rows], np.ones((len(rows), 1), dtype=np.int64)], axis=1)
+            if images != row_images:  # the cross-attention inputs depend on the image only: gathered when rows change
+                row_images, cross_rows = images, [np.ascontiguousarray(c[images]) for c in cross]
+            logp, past = self._next_step(tokens, mask, [np.ascontiguousarray(p[rows]) for p in past], cross_rows)
+        return [s.ranked(num_beams) for s in searches]
 
-    @staticmethod
-    def _search_done(finished: list[Hypothesis], beams: list[Hypothesis], num_beams: int) -> bool:
-        """Enough ended hypotheses, and no live beam ahead of the worst of them so far
-        (transformers' beam search stops on the same test)."""
-        if len(finished) < num_beams:
-            return False
-        worst_kept = sorted(h.mean_logprob for h in finished)[-num_beams]
-        return max(b.mean_logprob for b in beams) < worst_kept
+    def _by_prompt_length(self, prompts, hidden, num_beams, max_new_tokens) -> list[list[Hypothesis]]:
+        """Without an attention mask, only prompts of one length share a batch."""
+        results: list[list[Hypothesis]] = [[] for _ in prompts]
+        groups: dict[int, list[int]] = {}
+        for index, prompt in enumerate(prompts):
+            groups.setdefault(len(prompt), []).append(index)
+        for indices in groups.values():
+            found = self.beam_search_many([prompts[i] for i in indices], hidden[indices], num_beams, max_new_tokens)
+            for index, hypotheses in zip(indices, found):
+                results[index] = hypotheses
+        return results
 
     def score(self, prompt_ids: list[int], hidden: np.ndarray, response_ids: list[int]) -> Hypothesis:
         """The model's log-probability of a given response (one teacher-forced decoder pass)."""
-        ids = list(prompt_ids) + list(response_ids)
-        logits = self.decoder.run(None, {"input_ids": np.array([ids[:-1]], dtype=np.int64),
-                                         "encoder_hidden_states": hidden[None]})[0][0]
+        ids = np.array([list(prompt_ids) + list(response_ids)[:-1]], dtype=np.int64)
+        logits = self.decoder.run(None, self._feed(ids, np.ones_like(ids), hidden[None]))[0][0]
         logp = _log_softmax(logits[len(prompt_ids) - 1:])
         return Hypothesis(list(response_ids), float(sum(logp[i, t] for i, t in enumerate(response_ids))))
 
@@ -224,12 +311,14 @@ class AltTextEngine:
         if not inputs:
             return []
         hidden = self.model.encode(np.stack([m.pixel_values for m in inputs]))
-        return [self._describe_one(m, h, c, o) for m, h, c, o in zip(inputs, hidden, contexts, ocr_texts)]
+        searched = self.model.beam_search_many([m.prompt_ids for m in inputs], hidden,
+                                               self.settings.num_beams, self.settings.max_new_tokens)
+        return [self._describe_one(m, h, c, o, found)
+                for m, h, c, o, found in zip(inputs, hidden, contexts, ocr_texts, searched)]
 
     def _describe_one(self, model_input: ModelInput, hidden: np.ndarray, context: PageContext,
-                      ocr_text: str) -> Description:
+                      ocr_text: str, hypotheses: list[Hypothesis]) -> Description:
         s = self.settings
-        hypotheses = self.model.beam_search(model_input.prompt_ids, hidden, s.num_beams, s.max_new_tokens)
         if ocr_text and s.score_ocr_text:
             # The text read in the image is put to the model as one more candidate. Beam search
             # loses long copies to a single misread token; the model's own score decides here

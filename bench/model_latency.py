@@ -28,17 +28,13 @@ def sample_images(count: int, seed: int = 0) -> list[Image.Image]:
 def onnx_greedy(model, pixel_values: np.ndarray, prompt_ids: list[int], new_tokens: int) -> np.ndarray:
     """Batched greedy decoding over the served ONNX sessions, exactly ``new_tokens`` tokens per row."""
     hidden = model.encode(pixel_values)
-    rows = len(hidden)
-    outputs = model.decoder.run(None, {"input_ids": np.array([prompt_ids] * rows, dtype=np.int64),
-                                       "encoder_hidden_states": hidden})
-    tokens = outputs[0][:, -1].argmax(-1)
-    past, generated = outputs[1:], [tokens]
+    logp, past, cross, mask = model._prefill([prompt_ids] * len(hidden), hidden)
+    tokens = logp.argmax(-1)
+    generated = [tokens]
     for _ in range(new_tokens - 1):
-        feed = {"input_ids": tokens[:, None].astype(np.int64), "encoder_hidden_states": hidden}
-        feed.update(zip(model._past_names, past))
-        outputs = model.decoder_with_past.run(None, feed)
-        tokens = outputs[0][:, -1].argmax(-1)
-        past = outputs[1:]
+        mask = np.concatenate([mask, np.ones((len(mask), 1), dtype=np.int64)], axis=1)
+        logp, past = model._next_step(tokens, mask, past, cross)
+        tokens = logp.argmax(-1)
         generated.append(tokens)
     return np.stack(generated, axis=1)
 
@@ -87,4 +83,32 @@ def run(models: ModelSet, cfg: BenchConfig) -> list[Figure]:
                note="the served engine's decoding (backend.engine.beam_search)"),
         ratio_figure(SECTION, f"beam ({cfg.num_beams}) cost over greedy", t_beam, t_greedy, note=note),
     ]
+    figures += _beam_batching(onnx, cfg)
     return figures
+
+
+def _beam_batching(onnx, cfg: BenchConfig) -> list[Figure]:
+    """The served decoding of 16 images with 16 different contexts: searched together vs one at a time."""
+    from backend.modelinput import PageContext
+
+    images = sample_images(16, cfg.seed + 1)
+    inputs = [onnx.build_input(image, PageContext(caption=" ".join(["word"] * i), page_title="Example"), "")
+              for i, image in enumerate(images)]
+    prompts = [m.prompt_ids for m in inputs]
+    hidden = onnx.encode(np.stack([m.pixel_values for m in inputs]))
+    n = cfg.new_tokens
+
+    def alone():
+        for prompt, h in zip(prompts, hidden):
+            onnx.beam_search(prompt, h, cfg.num_beams, n)
+
+    t_together, t_alone = interleaved_medians([lambda: onnx.beam_search_many(prompts, hidden, cfg.num_beams, n),
+                                               alone], cfg.repeats)
+    lengths = f"prompts of {min(map(len, prompts))}-{max(map(len, prompts))} tokens"
+    return [
+        Figure(SECTION, "beam search of 16 images together, total", ms(t_together), "ms",
+               note=f"{lengths}, left-padded into one batch" if onnx.padded else "grouped by prompt length"),
+        Figure(SECTION, "beam search of 16 images one at a time, total", ms(t_alone), "ms"),
+        ratio_figure(SECTION, "searching 16 images together over one at a time", t_alone, t_together,
+                     note=f"{n} new tokens forced per image, {cfg.num_beams} beams"),
+    ]

@@ -231,6 +231,12 @@ def train(cfg: TrainConfig, examples: Sequence[PreferenceExample], max_steps: in
         accelerator.unwrap_model(policy).save_pretrained(final)
         (final / "altlens_training.json").write_text(json.dumps(
             {"config": cfg.to_dict(), "steps": step, "examples": len(dataset)}, indent=2))
+    # Free the DDP wrapper while the process group is still registered. Its Reducer
+    # holds the group and is freed holding the GIL; were it the group's last owner,
+    # gloo's destructor would join worker threads that wait for the GIL to free the
+    # last collective's tensors: a deadlock at exit in about 1 run in 10 (pytorch#56297).
+    del policy, optimizer, loader
+    accelerator.free_memory()
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return TrainResult(model_dir=final, steps=step, metrics=history)

@@ -128,9 +128,47 @@ def test_images_that_alt_empty_would_harm_are_never_decorative(tiny_onnx, monkey
     assert not engine_module.must_be_named(PageContext(control_role="link", control_text="Cart"), "")
     # a model that calls everything decorative is overruled there, with the safe low-confidence answer
     decorative_id = OnnxModel(tiny_onnx).tokenizer.convert_tokens_to_ids("<decorative>")
-    monkeypatch.setattr(OnnxModel, "beam_search", lambda self, p, h, n, m: [Hypothesis([decorative_id, self.eos_id], -0.01)])
+    monkeypatch.setattr(OnnxModel, "beam_search_many",
+                        lambda self, prompts, h, n, m: [[Hypothesis([decorative_id, self.eos_id], -0.01)] for _ in prompts])
     engine = AltTextEngine(tiny_onnx, settings=EngineSettings(score_ocr_text=False))
     named, text, plain = engine.describe(images(), [only_content, PageContext(), PageContext()], ["", "Free shipping", ""])
     assert plain.decorative and not plain.low_confidence
     assert not text.decorative and text.low_confidence and text.description == "Free shipping"
     assert not named.decorative and named.low_confidence
+
+
+@pytest.fixture(scope="module")
+def optimum_onnx(tiny_checkpoint, tmp_path_factory):
+    """The tiny checkpoint as optimum alone exports it: no attention mask, no cross-attention cache."""
+    from optimum.exporters.onnx import main_export
+
+    out = tmp_path_factory.mktemp("optimum-onnx") / "model"
+    main_export(model_name_or_path=str(tiny_checkpoint), output=out, task="image-to-text-with-past", do_validation=False)
+    return out
+
+
+def _search_each_and_together(onnx: OnnxModel):
+    inputs = [onnx.build_input(i, c, "") for i, c in zip(images(), CONTEXTS)]
+    assert len({len(m.prompt_ids) for m in inputs}) == len(inputs)  # padding really happens
+    hidden = onnx.encode(np.stack([m.pixel_values for m in inputs]))
+    together = onnx.beam_search_many([m.prompt_ids for m in inputs], hidden, num_beams=4, max_new_tokens=15)
+    alone = [onnx.beam_search(m.prompt_ids, h, num_beams=4, max_new_tokens=15) for m, h in zip(inputs, hidden)]
+    return together, alone
+
+
+def test_images_searched_together_get_what_each_gets_alone(tiny_onnx):
+    onnx = OnnxModel(tiny_onnx, providers=["CPUExecutionProvider"])
+    assert onnx.padded  # the project's export: prompts of different lengths share one batch, left-padded
+    together, alone = _search_each_and_together(onnx)
+    for found, single in zip(together, alone):
+        assert [h.ids for h in found] == [h.ids for h in single]
+        assert [h.logprob for h in found] == pytest.approx([h.logprob for h in single], abs=1e-4)
+
+
+def test_a_plain_optimum_export_is_served_and_answers_like_the_padded_one(optimum_onnx, tiny_onnx):
+    plain, padded = OnnxModel(optimum_onnx), OnnxModel(tiny_onnx)
+    assert not plain.padded
+    together, alone = _search_each_and_together(plain)
+    assert [[h.ids for h in f] for f in together] == [[h.ids for h in a] for a in alone]
+    padded_together, _ = _search_each_and_together(padded)
+    assert [[h.ids for h in f] for f in together] == [[h.ids for h in f] for f in padded_together]
