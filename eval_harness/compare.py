@@ -59,14 +59,16 @@ from trainer.tiny import BUNDLED_SIZE, ModelSize  # noqa: E402
 
 log = logging.getLogger("altlens.compare")
 
-# name -> (objective, MCM-DPO facets kept; None = all at the paper's weights). SFT has no preference stage.
-METHODS: dict[str, tuple[str, tuple[str, ...] | None]] = {
-    "SFT": ("sft", None),
-    "SFT→DPO": ("dpo", None),
-    "SFT→MCM-DPO": ("mcm_dpo", None),
-    "MCM-DPO[response+image]": ("mcm_dpo", ("response", "image")),
-    "MCM-DPO[response+context]": ("mcm_dpo", ("response", "context")),
-    "MCM-DPO[response+image+context]": ("mcm_dpo", ("response", "image", "context")),
+# name -> (objective, MCM-DPO facets kept (None = all at the paper's weights), only wrong negatives
+# (TrainConfig.only_wrong_negatives)). SFT has no preference stage.
+METHODS: dict[str, tuple[str, tuple[str, ...] | None, bool]] = {
+    "SFT": ("sft", None, False),
+    "SFT→DPO": ("dpo", None, False),
+    "SFT→MCM-DPO": ("mcm_dpo", None, False),
+    "MCM-DPO[response+image]": ("mcm_dpo", ("response", "image"), False),
+    "MCM-DPO[response+context]": ("mcm_dpo", ("response", "context"), False),
+    "MCM-DPO[response+image+context]": ("mcm_dpo", ("response", "image", "context"), False),
+    "MCM-DPO[wrong negatives only]": ("mcm_dpo", None, True),
 }
 
 QUICK_SIZE = ModelSize()
@@ -215,11 +217,11 @@ def train_preferences(config: ComparisonConfig, sft_dir: Path, train_split, seed
     pairs = preference_examples(_subset(train_split, config.pref_records, seed), recipe.rejected_per_example, seed)
     models, timings, steps = {}, {}, {}
     for name in config.methods:
-        objective, facets = METHODS[name]
+        objective, facets, only_wrong = METHODS[name]
         if objective == "sft":
             continue
         started = time.perf_counter()
-        models[name] = preference(sft_dir, pairs, work / _slug(name), recipe, seed, objective, facets)
+        models[name] = preference(sft_dir, pairs, work / _slug(name), recipe, seed, objective, facets, only_wrong)
         timings[name] = time.perf_counter() - started
         steps[name] = _steps(models[name])
     used = {"pair_records": sorted({e.meta["id"] for e in pairs}), "pairs": len(pairs), "steps": steps}

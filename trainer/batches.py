@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 from backend.modelinput import build_model_input, encode_prompt, encode_response, format_prompt
 from trainer.corruptions import corrupt_images, derangement
 from trainer.data import PreferenceExample
-from trainer.losses import CHOSEN
+from trainer.losses import CHOSEN, FACETS, wrong_under
 from trainer.modeling import PackedSequences, pack_sequences
 
 
@@ -35,6 +35,7 @@ class EncodedExample:
     chosen: list[int]  # y_w
     rejected: list[int]  # y_l (empty for SFT-only examples)
     weight: float
+    wrong_under: dict[str, bool]  # per facet: does its negative make the chosen text wrong (losses.wrong_under)
 
 
 class EncodedPreferences(Dataset):
@@ -84,7 +85,8 @@ class EncodedPreferences(Dataset):
         return EncodedExample(
             index=index, pixels=pixels, corrupted=corrupted, prompt=prompt, swapped_prompt=swapped_prompt,
             chosen=encode_response(self.tokenizer, example.chosen, example.chosen_decorative),
-            rejected=rejected, weight=example.weight)
+            rejected=rejected, weight=example.weight,
+            wrong_under=wrong_under(example.meta.get("decided_by"), bool(example.ocr_text)))
 
 
 @dataclass
@@ -102,6 +104,7 @@ class ComboBatch:
     image_index: torch.Tensor  # long [K*B]
     seqs: PackedSequences
     weights: torch.Tensor  # float [B]
+    facet_mask: dict[str, torch.Tensor]  # facet -> bool [B]
 
     @property
     def size(self) -> int:
@@ -109,7 +112,8 @@ class ComboBatch:
 
     def to(self, device) -> "ComboBatch":
         return ComboBatch(self.keys, self.indices.to(device), self.pixel_values.to(device),
-                          self.image_index.to(device), self.seqs.to(device), self.weights.to(device))
+                          self.image_index.to(device), self.seqs.to(device), self.weights.to(device),
+                          {f: m.to(device) for f, m in self.facet_mask.items()})
 
     def split(self, logps: torch.Tensor) -> dict[str, torch.Tensor]:
         """``[K*B]`` log-probs → ``{key: [B]}``."""
@@ -147,4 +151,5 @@ class ComboCollator:
             image_index=torch.tensor(image_index, dtype=torch.long),
             seqs=pack_sequences(prompts, responses, self.pad_id, self.max_length),
             weights=torch.tensor([it.weight for it in items], dtype=torch.float32),
+            facet_mask={f: torch.tensor([it.wrong_under[f] for it in items]) for f in FACETS},
         )

@@ -42,6 +42,12 @@ class TrainConfig:
             along with the rejected one's until its answers break off after a
             word or two (measured on the bundled model: rewards/chosen -0.9);
             the anchor keeps the chosen text likely. 0 is the paper's setting.
+        only_wrong_negatives (``False``): per example, leave out the facet
+            negatives under which the chosen text is still right (a corrupted
+            image where only the page context decides, a swapped context where
+            only the image does), as the corpus's ``decided_by`` tells
+            (``trainer.losses.wrong_under``). Examples without that field keep
+            every negative. False is the paper's setting.
 
     Negatives (MCM-DPO)
         corruption (``"diffusion"``): how the image negative m_l is made:
@@ -97,6 +103,7 @@ class TrainConfig:
     norm: float | None = None
     label_smoothing: float = 0.0
     rpo_alpha: float = 0.0
+    only_wrong_negatives: bool = False
 
     corruption: str = "diffusion"
     diffusion_step: int = DEFAULT_DIFFUSION_STEP

@@ -276,7 +276,7 @@ def _parse_corpus(base: Path, where: str, record: Mapping[str, Any]) -> list[Pre
         chosen_decorative=not chosen.strip(),
         image_path=image_path,
         source=where,
-        meta={k: record[k] for k in ("id", "category", "reference", "decorative", "sft_defect", "html")
+        meta={k: record[k] for k in ("id", "category", "decided_by", "reference", "decorative", "sft_defect", "html")
               if k in record},
     )
     rejected = record.get("rejected") or []

@@ -202,12 +202,14 @@ def sft(base: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe
 
 
 def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe, seed: int,
-               objective: str = "mcm_dpo", facets: tuple[str, ...] | None = None) -> Path:
+               objective: str = "mcm_dpo", facets: tuple[str, ...] | None = None,
+               only_wrong_negatives: bool = False) -> Path:
     weights = FacetWeights().only(*facets) if facets else FacetWeights()
     cfg = TrainConfig(objective=objective, model_name_or_path=str(start), checkpoint_dir=str(out),
                       learning_rate=recipe.pref_lr, epochs=recipe.pref_epochs, batch_size=recipe.pref_batch,
                       beta=recipe.beta, seed=seed, facet_weights=weights, corruption=recipe.corruption,
-                      rpo_alpha=recipe.rpo_alpha, norm=recipe.norm if objective == "mcm_dpo" else None)
+                      rpo_alpha=recipe.rpo_alpha, norm=recipe.norm if objective == "mcm_dpo" else None,
+                      only_wrong_negatives=only_wrong_negatives)
     return train(cfg, examples).model_dir
 
 

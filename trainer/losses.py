@@ -120,6 +120,25 @@ class FacetWeights:
         return asdict(self)
 
 
+def wrong_under(decided_by: str | None, reads_text: bool) -> dict[str, bool]:
+    """Per facet, whether its negative really makes the chosen text wrong for this example.
+
+    MCM-DPO assumes a corrupted image or a swapped context turns the right alt into
+    a wrong one. That holds only where that input decides: for an icon that only
+    the page explains ("context"), the corrupted-image negative is still answered
+    right by the chosen text, and training against it teaches noise; likewise the
+    swapped-context negative where the image alone decides. The prompt carries the
+    OCR text, so a swapped context is a real negative wherever text was read.
+    ``decided_by`` is the corpus's field (image, context, both, either); unknown
+    (user feedback, the paper's data) keeps every negative, as the paper does.
+    Negatives with the rejected response, or with both inputs replaced, are always wrong.
+    """
+    known = decided_by in ("image", "context", "both", "either")
+    image = not known or decided_by in ("image", "both")
+    context = not known or decided_by in ("context", "both") or reads_text
+    return {facet: (image if facet == "image" else context if facet == "context" else True) for facet in FACETS}
+
+
 def sequence_logprobs(logits: Tensor, labels: Tensor, mask: Tensor | None = None) -> Tensor:
     """Summed log-probability of the response tokens of each sequence, shape ``[N]``.
 
@@ -151,6 +170,7 @@ def mcm_dpo_loss(
     norm: float | None = None,
     label_smoothing: float = 0.0,
     sample_weights: Tensor | None = None,
+    facet_mask: Mapping[str, Tensor] | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """MCM-DPO loss (DESIGN.md §3) and per-step metrics.
 
@@ -167,6 +187,9 @@ def mcm_dpo_loss(
             as trl's ``sigmoid`` loss): ``-(1-ε)·logσ(βz) - ε·logσ(-βz)``.
         sample_weights: optional ``[B]`` weights (e.g. weaker thumbs-up pairs);
             the loss is their weighted mean.
+        facet_mask: optional ``{facet: bool [B]}`` (:func:`wrong_under`); a facet
+            whose mask is false for a sample leaves that sample's sum, and the
+            default ``norm`` becomes each sample's sum of its kept weights.
 
     Returns:
         ``(loss, metrics)``: a scalar loss, and detached scalar tensors
@@ -180,6 +203,7 @@ def mcm_dpo_loss(
         raise ValueError(f"beta must be positive, got {beta}")
     if not 0.0 <= label_smoothing < 0.5:
         raise ValueError(f"label_smoothing must be in [0, 0.5), got {label_smoothing}")
+    explicit_norm = norm
     norm = weights.norm if norm is None else float(norm)
     if norm <= 0:
         raise ValueError(f"norm must be positive, got {norm}")
@@ -195,7 +219,12 @@ def mcm_dpo_loss(
 
     chosen = delta(CHOSEN)
     terms = {facet: chosen - delta(FACETS[facet][1]) for facet in enabled}
-    z = sum(weights.weight(f) * terms[f] for f in enabled) / norm
+    if facet_mask is None:
+        z = sum(weights.weight(f) * terms[f] for f in enabled) / norm
+    else:
+        kept = {f: weights.weight(f) * facet_mask[f].to(chosen) for f in enabled}
+        divisor = sum(kept.values()).clamp_min(1e-12) if explicit_norm is None else norm
+        z = sum(kept[f] * terms[f] for f in enabled) / divisor
     losses = -F.logsigmoid(beta * z) * (1.0 - label_smoothing) - F.logsigmoid(-beta * z) * label_smoothing
     if sample_weights is None:
         loss = losses.mean()

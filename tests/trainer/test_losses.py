@@ -219,3 +219,33 @@ def test_sft_loss_is_cross_entropy_over_response_tokens():
     mask[:, 0] = True
     expected = F.cross_entropy(logits.reshape(-1, 11), torch.where(mask, labels, -100).reshape(-1), ignore_index=-100)
     assert sft_loss(logits, labels, mask).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_negatives_under_which_the_chosen_text_is_still_right_are_named():
+    from trainer.losses import wrong_under
+
+    # the page alone decides (an icon only its link explains): a corrupted image is no negative
+    assert wrong_under("context", reads_text=False) == {f: f != "image" for f in FACETS}
+    # the image alone decides and no text was read: a swapped context is no negative
+    assert wrong_under("image", reads_text=False) == {f: f != "context" for f in FACETS}
+    # ... unless text was read: the prompt carries it, so swapping the context swaps the text
+    assert all(wrong_under("image", reads_text=True).values())
+    # either input suffices: only negatives that replace both, or the response, stay
+    assert wrong_under("either", reads_text=False) == {f: f not in ("image", "context") for f in FACETS}
+    # what decides is not known (user feedback, the paper's data): every negative, as the paper
+    assert all(wrong_under(None, reads_text=False).values()) and all(wrong_under("both", False).values())
+
+
+def test_a_masked_facet_leaves_that_samples_sum_and_its_normaliser():
+    weights = FacetWeights().to_dict()
+    everything = {f: torch.tensor([True, True]) for f in FACETS}
+    plain, _ = mcm_dpo_loss(tensors(POLICY), tensors(REFERENCE), beta=0.1)
+    unmasked, _ = mcm_dpo_loss(tensors(POLICY), tensors(REFERENCE), beta=0.1, facet_mask=everything)
+    assert unmasked.item() == pytest.approx(plain.item(), rel=1e-12)
+    # sample 0 without the image facet (r2), sample 1 without the context facet (r1)
+    mask = dict(everything, image=torch.tensor([False, True]), context=torch.tensor([True, False]))
+    masked, metrics = mcm_dpo_loss(tensors(POLICY), tensors(REFERENCE), beta=0.1, facet_mask=mask)
+    z0 = hand_z(0, dict(weights, r2=0.0), 2.8 - 0.5)
+    z1 = hand_z(1, dict(weights, r1=0.0), 2.8 - 0.5)
+    assert masked.item() == pytest.approx((neg_logsigmoid(0.1 * z0) + neg_logsigmoid(0.1 * z1)) / 2, rel=1e-12)
+    assert metrics["logits/z"].item() == pytest.approx((z0 + z1) / 2)

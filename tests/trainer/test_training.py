@@ -197,6 +197,29 @@ def test_rpo_anchor_adds_the_chosen_texts_nll_to_the_preference_loss(tiny_checkp
     assert float(anchored - plain) == pytest.approx(0.5 * float(nll), rel=1e-5)
 
 
+def test_only_wrong_negatives_drops_the_image_term_where_the_context_decides(tiny_checkpoint, examples):
+    import dataclasses
+
+    from trainer.losses import FACETS, FacetWeights
+
+    # every example decided by its page context, no text read: a corrupted image is no negative
+    decided = [dataclasses.replace(e, meta={**e.meta, "decided_by": "context"}, ocr_text="") for e in examples]
+    policy = VisionEncoderDecoderPolicy.from_pretrained(tiny_checkpoint).eval()
+    dataset = EncodedPreferences(decided, policy.tokenizer, policy.image_processor, seed=1)
+    cfg = TrainConfig(objective="mcm_dpo", model_name_or_path=str(tiny_checkpoint))
+    batch = ComboCollator(combination_keys(cfg), policy.pad_id, policy.max_length)([dataset[i] for i in range(4)])
+    assert batch.facet_mask["image"].tolist() == [False] * 4 and batch.facet_mask["context"].all()
+    with torch.no_grad():
+        logps = policy(batch.pixel_values, batch.image_index, batch.seqs)
+    reference = logps.view(len(batch.keys), batch.size).T - torch.linspace(0.1, 0.8, len(batch.keys))
+    masked, _ = compute_loss(cfg.replace(only_wrong_negatives=True), batch, logps, reference)
+    paper, _ = compute_loss(cfg, batch, logps, reference)
+    without_image = cfg.replace(facet_weights=FacetWeights().only(*(f for f in FACETS if f != "image")))
+    ablated, _ = compute_loss(without_image, batch, logps, reference)
+    assert float(masked) == pytest.approx(float(ablated), rel=1e-6)
+    assert float(masked) != pytest.approx(float(paper), rel=1e-3)
+
+
 def test_epoch_hook_sees_each_epoch_and_can_stop_training(tiny_checkpoint, examples, tmp_path):
     cfg = config(tiny_checkpoint, tmp_path, objective="sft", epochs=5)
     seen: list[tuple[int, bool, float]] = []
