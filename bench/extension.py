@@ -6,8 +6,9 @@ loads the unpacked extension and talks to the real backend (gunicorn, OCR off:
 OCR's cost is the http section's business). Main-thread time is measured with
 the CDP sampling profiler (100 µs): every sample whose stack holds a frame of a
 ``chrome-extension://`` script counts, so DOM calls the content script makes are
-included. Descriptions are timed in the page by a MutationObserver that notes
-when each image gets ``data-altlens``.
+included; the same samples are also counted and split by the innermost extension
+function on their stack, to show where the time goes. Descriptions are timed in
+the page by a MutationObserver that notes when each image gets ``data-altlens``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import functools
 import io
 import threading
 import time
+from collections import Counter
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -77,25 +79,42 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
-def content_script_ms(profile: dict) -> float:
-    """Milliseconds of profiler samples with an extension script anywhere on the stack."""
+def _extension_samples(profile: dict):
+    """(duration in µs, innermost extension frame) of each sample with an extension script on its stack."""
     nodes = {n["id"]: n for n in profile["nodes"]}
     parent = {c: n["id"] for n in profile["nodes"] for c in n.get("children", ())}
-    cache: dict[int, bool] = {}
+    cache: dict[int, dict | None] = {}
 
-    def ours(node_id: int) -> bool:
+    def innermost(node_id: int) -> dict | None:
         if node_id not in cache:
-            url = nodes[node_id]["callFrame"].get("url", "")
-            cache[node_id] = url.startswith("chrome-extension://") or (node_id in parent and ours(parent[node_id]))
+            frame = nodes[node_id]["callFrame"]
+            if frame.get("url", "").startswith("chrome-extension://"):
+                cache[node_id] = frame
+            else:
+                cache[node_id] = innermost(parent[node_id]) if node_id in parent else None
         return cache[node_id]
 
     samples, deltas = profile.get("samples", []), profile.get("timeDeltas", [])
-    total_us = 0
     for i, node_id in enumerate(samples):
-        duration = deltas[i + 1] if i + 1 < len(deltas) else 0  # sample i lasts until the next one
-        if ours(node_id):
-            total_us += duration
-    return total_us / 1000
+        frame = innermost(node_id)
+        if frame is not None:
+            yield (deltas[i + 1] if i + 1 < len(deltas) else 0), frame  # sample i lasts until the next one
+
+
+def content_script_ms(profile: dict) -> float:
+    """Milliseconds of profiler samples with an extension script anywhere on the stack."""
+    return sum(duration for duration, _ in _extension_samples(profile)) / 1000
+
+
+def content_script_breakdown(profile: dict, top: int = 6) -> tuple[int, list[tuple[str, float]]]:
+    """The counted samples, and the ``top`` extension functions by their milliseconds: each sample goes
+    to the innermost extension frame on its stack (its own code and the browser calls it makes)."""
+    count, by_function = 0, Counter()
+    for duration, frame in _extension_samples(profile):
+        count += 1
+        name = frame.get("functionName") or "(anonymous)"
+        by_function[f"{name} ({frame['url'].rsplit('/', 1)[-1]}:{frame.get('lineNumber', -1) + 1})"] += duration
+    return count, [(name, us / 1000) for name, us in by_function.most_common(top)]
 
 
 def run(served_dir: Path, work_dir: Path, cfg: BenchConfig) -> list[Figure]:
@@ -148,6 +167,7 @@ def _measure(browser, backend: Backend, base: str, cfg: BenchConfig) -> list[Fig
     profile = cdp.send("Profiler.stop")["profile"]
     requests_made = backend.counter("altlens_http_requests_total", route=route) - requests_before
     main_ms = content_script_ms(profile)
+    sample_count, top_functions = content_script_breakdown(profile)
     described = state["described"]
     per = described / requests_made if requests_made else float("inf")
     visible_ms = visible_state["visibleDoneMs"]
@@ -159,6 +179,12 @@ def _measure(browser, backend: Backend, base: str, cfg: BenchConfig) -> list[Fig
                note=f"{per:.1f} images per request"),
         Figure(SECTION, "content-script main-thread time, whole run", round(main_ms, 1), "ms", "< 50 ms total",
                main_ms < 50, note="CDP sampling profiler, 100 µs; stacks holding an extension frame"),
+        Figure(SECTION, "content-script profiler samples, whole run", sample_count, "samples",
+               note="the samples the figure above counts, each nominally 100 µs: their summed intervals "
+                    "stretch when the machine is busy, their number less so"),
+        Figure(SECTION, "content-script time by function (top 6)",
+               "; ".join(f"{name} {ms:.1f} ms" for name, ms in top_functions) or "none",
+               note="each counted sample goes to the innermost extension function on its stack"),
         Figure(SECTION, "time until every visible image is described",
                round(visible_ms) if visible_ms is not None else "not reached", "ms",
                note=f"{visible_state['visibleDescribed']}/{visible_state['visible']} visible images, "

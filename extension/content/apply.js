@@ -21,7 +21,7 @@
       state = { saved: {}, written: {} };
       originals.set(el, state);
     }
-    if (!(attr in state.saved)) state.saved[attr] = el.hasAttribute(attr) ? el.getAttribute(attr) : null;
+    if (!(attr in state.saved)) state.saved[attr] = el.getAttribute(attr); // null when absent
     return state;
   }
 

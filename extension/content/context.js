@@ -5,7 +5,8 @@
  * care; every walk is capped so big pages stay cheap. What every image would
  * otherwise look up again is shared: the title and the list of headings until
  * the page's structure changes (main.js's MutationObservers call
- * pageChanged), heading texts and languages for one pass over many images.
+ * pageChanged), heading and block texts and languages for one pass over many
+ * images (main.js makes one pass per batch it sends).
  */
 (function () {
   "use strict";
@@ -15,6 +16,10 @@
   const { FIELD_LIMITS, clean } = ns.text;
   const HEADING_SELECTOR = 'h1, h2, h3, h4, h5, h6, [role="heading" i]';
   const BLOCK = "p, li, figure, article, section, td, th, dd, blockquote, aside, header, footer, main, div";
+  // An element right after the image, or right after its parent, whose class says caption,
+  // credit or legend: one match tells whether caption() need look at the siblings at all.
+  const CAPTION_CLASS = ':is([class*="caption" i], [class*="credit" i], [class*="legend" i])';
+  const CAPTION_AFTER = `:has(+ ${CAPTION_CLASS}), :has(+ ${CAPTION_CLASS}) > *`;
 
   function textOf(node, limit) {
     return clean(node ? node.textContent : "", limit);
@@ -29,7 +34,7 @@
   /** Lookups shared by one pass over many images (text and attributes may change between passes). */
   function newPass() {
     if (!structure) structure = { title: clean(document.title, FIELD_LIMITS.page_title), headings: new Map() };
-    return { structure, headingText: new Map(), lang: new Map() };
+    return { structure, headingText: new Map(), lang: new Map(), blockText: new Map() };
   }
 
   function headingsOf(root, pass) {
@@ -78,13 +83,16 @@
       const figcaption = figure.querySelector("figcaption");
       if (figcaption) return textOf(figcaption, FIELD_LIMITS.caption);
     }
-    const describedBy = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
-    const root = el.getRootNode();
-    for (const id of describedBy) {
-      const target = root.getElementById ? root.getElementById(id) : null;
-      if (target && target.textContent.trim()) return textOf(target, FIELD_LIMITS.caption);
+    const describedBy = el.getAttribute("aria-describedby");
+    if (describedBy) {
+      const root = el.getRootNode();
+      for (const id of describedBy.split(/\s+/).filter(Boolean)) {
+        const target = root.getElementById ? root.getElementById(id) : null;
+        if (target && target.textContent.trim()) return textOf(target, FIELD_LIMITS.caption);
+      }
     }
     // Caption-like text right after the image (or its wrapper).
+    if (!el.matches(CAPTION_AFTER)) return "";
     for (const node of [el.nextElementSibling, el.parentElement && el.parentElement.nextElementSibling]) {
       if (node && /caption|credit|legend/i.test(node.className && String(node.className))) {
         return textOf(node, FIELD_LIMITS.caption);
@@ -93,11 +101,19 @@
     return "";
   }
 
-  function surroundingText(el, control) {
+  /**
+   * The text of the nearest enclosing block with enough of it. Images in one
+   * grid or list share their blocks, and a short caption sends every one of
+   * them up to the whole list: each block's text is read once per pass.
+   */
+  function surroundingText(el, control, pass) {
     let node = (control || el).parentElement;
     for (let level = 0; node && level < 4; level++, node = node.parentElement) {
-      if (!node.matches(BLOCK)) continue;
-      const text = clean(node.textContent, FIELD_LIMITS.surrounding_text);
+      let text = pass.blockText.get(node);
+      if (text === undefined) {
+        text = node.matches(BLOCK) ? clean(node.textContent, FIELD_LIMITS.surrounding_text) : "";
+        pass.blockText.set(node, text);
+      }
       if (text.length >= 20) return text;
     }
     return "";
@@ -122,16 +138,19 @@
   function fileName(src) {
     const match = /^(?:https?|file):\/\/[^/?#]*([^?#]*)/i.exec(src || "");
     if (!match) return "";
+    const last = match[1].slice(match[1].lastIndexOf("/") + 1);
+    if (!last.includes("%")) return clean(last, FIELD_LIMITS.file_name); // nothing to decode
     try {
-      return clean(decodeURIComponent(match[1].slice(match[1].lastIndexOf("/") + 1)), FIELD_LIMITS.file_name);
+      return clean(decodeURIComponent(last), FIELD_LIMITS.file_name);
     } catch (_) {
       return "";
     }
   }
 
-  function sourceUrl(el) {
-    if (el.localName === "img") return el.currentSrc || el.src || "";
-    if (el.localName === "input") return el.src || "";
+  /** The picture's URL by kind (kind img is always an <img>, inputImage an <input>: detect.needsDescription). */
+  function sourceUrl(el, kind) {
+    if (kind === "img") return el.currentSrc || el.src || "";
+    if (kind === "inputImage") return el.src || "";
     return "";
   }
 
@@ -160,20 +179,23 @@
     };
   }
 
-  /** PageContext fields for `el` (see backend/modelinput.py); `rect` is its box, as measured by the caller. */
-  function collect(el, kind, pass, rect) {
+  /**
+   * PageContext fields for `el` (see backend/modelinput.py); `rect` is its box,
+   * as measured by the caller; `src` its sourceUrl when the caller has read it.
+   */
+  function collect(el, kind, pass, rect, src = sourceUrl(el, kind)) {
     const control = controlInfo(el, kind);
     return {
       page_title: pass.structure.title,
       lang: langOf(el, pass),
       caption: caption(el),
       heading: nearestHeading(el, pass),
-      surrounding_text: surroundingText(el, control.control),
+      surrounding_text: surroundingText(el, control.control, pass),
       control_role: control.role,
       control_text: control.text,
       control_href: control.href,
       only_content: control.onlyContent,
-      file_name: fileName(sourceUrl(el)),
+      file_name: fileName(src),
       width: Math.round(rect.width),
       height: Math.round(rect.height),
     };

@@ -20,6 +20,13 @@
   const CAMERA_NAME = /^(img|dsc|dscn|dcim|pxl|screenshot|screen shot|image|photo)[\s_-]*\d[\w\s-]*$/i;
   const HASH_LIKE = /^[0-9a-f_-]{12,}$/i;
   const CONTROL_SELECTOR = 'a[href], button, [role="button"], [role="link"]';
+  const HIDDEN_SELECTOR = '[aria-hidden="true"], [hidden]';
+  const CANDIDATE_SELECTOR = 'img, input[type="image" i], svg, [role="img" i]';
+  // Candidates on or inside an element that hiddenFromAT stops at, within one tree.
+  const HIDDEN_CANDIDATE_SELECTOR =
+    `:is(${HIDDEN_SELECTOR}) :is(${CANDIDATE_SELECTOR}), :is(${CANDIDATE_SELECTOR}):is(${HIDDEN_SELECTOR})`;
+  // Every attribute presentational() and ariaName() read: without any of them, both say no.
+  const NAMING_SELECTOR = "[role], [aria-label], [aria-labelledby], [title]";
 
   /** A bad alt: a placeholder word, a file name, a camera name or a hash. */
   function isPlaceholderAlt(alt, src) {
@@ -43,7 +50,9 @@
   }
 
   function labelledByText(el) {
-    const ids = (el.getAttribute("aria-labelledby") || "").split(/\s+/).filter(Boolean);
+    const value = el.getAttribute("aria-labelledby");
+    if (!value) return ""; // most elements: no list to split
+    const ids = value.split(/\s+/).filter(Boolean);
     if (!ids.length) return "";
     const root = el.getRootNode();
     const parts = [];
@@ -63,10 +72,20 @@
     );
   }
 
+  /**
+   * aria-hidden="true" or hidden on the element or an ancestor, crossing out
+   * of shadow roots: one closest() per tree, not attribute reads per ancestor.
+   * A match is checked as before (hidden counts on HTML elements only).
+   */
   function hiddenFromAT(el) {
-    for (let node = el; node && node.nodeType === 1; node = node.parentElement || hostOf(node)) {
-      if (node.getAttribute("aria-hidden") === "true") return true;
-      if (node.hidden) return true;
+    for (let node = el; node && node.nodeType === 1;) {
+      const found = node.closest(HIDDEN_SELECTOR);
+      if (!found) {
+        node = hostOf(node);
+        continue;
+      }
+      if (found.getAttribute("aria-hidden") === "true" || found.hidden) return true;
+      node = found.parentElement || hostOf(found);
     }
     return false;
   }
@@ -104,15 +123,22 @@
     return text.replace(/\s+/g, " ").trim();
   }
 
+  /** presentational(el) || ariaName(el); one selector match settles the many elements with none of their attributes. */
+  function namedOrPresentational(el) {
+    return el.matches(NAMING_SELECTOR) && Boolean(presentational(el) || ariaName(el));
+  }
+
   /**
    * Why an element needs a description, or null when it does not.
    * Returns {kind, reason} with kind one of img | inputImage | roleImg | svg.
+   * `notHidden`: the caller already knows hiddenFromAT(el) is false (see
+   * candidatesIn).
    */
-  function needsDescription(el, kinds) {
-    if (!el || el.nodeType !== 1 || hiddenFromAT(el)) return null;
+  function needsDescription(el, kinds, notHidden = false) {
+    if (!el || el.nodeType !== 1 || (!notHidden && hiddenFromAT(el))) return null;
     const tag = el.localName;
     if (tag === "img") {
-      if (!kinds.img || presentational(el) || ariaName(el)) return null;
+      if (!kinds.img || namedOrPresentational(el)) return null;
       if (!el.hasAttribute("alt")) return { kind: "img", reason: "missing" };
       const alt = el.getAttribute("alt");
       if (alt.trim() === "") {
@@ -128,7 +154,7 @@
       return { kind: "inputImage", reason: alt ? "placeholder" : "missing" };
     }
     if (tag === "svg") {
-      if (!kinds.svg || presentational(el) || ariaName(el)) return null;
+      if (!kinds.svg || namedOrPresentational(el)) return null;
       if (el.parentElement && el.parentElement.closest("svg")) return null;
       const title = el.querySelector(":scope > title");
       if (title && title.textContent.trim()) return null;
@@ -147,6 +173,20 @@
   }
 
   /**
+   * False for display: none and visibility: hidden or collapse. One call where
+   * checkVisibility exists (Chrome 121+, Firefox 122+; it also says false with
+   * no box at all, or inside content-visibility: hidden, where nothing shows
+   * either), else the computed style.
+   */
+  function rendered(el) {
+    if (typeof el.checkVisibility === "function") return el.checkVisibility({ visibilityProperty: true });
+    const style = getComputedStyle(el);
+    if (style.display === "none") return false;
+    const visibility = style.visibility;
+    return visibility !== "hidden" && visibility !== "collapse";
+  }
+
+  /**
    * Settle an element without the backend when possible.
    * "hidden": not rendered now (checked again when it becomes visible);
    * "tiny": a spacer or tracking pixel, decorative unless it is a control's
@@ -154,14 +194,15 @@
    * box as its caller measured it (main.js: the IntersectionObserver's).
    */
   function localClass(el, kind, rect) {
-    const style = getComputedStyle(el);
-    if (style.display === "none" || style.visibility === "hidden" || style.visibility === "collapse") {
-      return "hidden";
+    if (!rendered(el)) return "hidden";
+    const { width, height } = rect;
+    if (width === 0 && height === 0) return "hidden";
+    let natural = Infinity;
+    if (kind === "img" && el.complete) { // kind img: an <img> (needsDescription)
+      const naturalWidth = el.naturalWidth;
+      if (naturalWidth > 0) natural = Math.min(naturalWidth, el.naturalHeight);
     }
-    if (rect.width === 0 && rect.height === 0) return "hidden";
-    const natural = el.localName === "img" && el.complete && el.naturalWidth > 0
-      ? Math.min(el.naturalWidth, el.naturalHeight) : Infinity;
-    const tiny = Math.min(rect.width, rect.height) <= 2 || natural <= 2;
+    const tiny = Math.min(width, height) <= 2 || natural <= 2;
     if (tiny && kind === "img") {
       const control = enclosingControl(el);
       if (!control || controlOwnText(control, el)) return "tiny";
@@ -169,7 +210,24 @@
     return null;
   }
 
+  /**
+   * The candidates under `root` (a document, shadow root or element), each
+   * with whether hiddenFromAT is already known to be false for it: two queries
+   * for the lot instead of a walk up from each. Only a candidate on or inside
+   * an aria-hidden or hidden element of this tree, or under a hidden host,
+   * can be hidden, and those are left to needsDescription to check.
+   */
+  function candidatesIn(root) {
+    const tree = root.getRootNode();
+    if (tree.host && hiddenFromAT(tree.host)) return [];
+    const maybeHidden = root.querySelectorAll(HIDDEN_CANDIDATE_SELECTOR);
+    const suspects = maybeHidden.length ? new Set(maybeHidden) : null;
+    return Array.from(root.querySelectorAll(CANDIDATE_SELECTOR), (el) => [el, !suspects || !suspects.has(el)]);
+  }
+
   ns.detect = {
+    candidatesIn,
+    hiddenFromAT,
     CONTROL_SELECTOR,
     isPlaceholderAlt,
     ariaName,
@@ -177,6 +235,6 @@
     controlOwnText,
     needsDescription,
     localClass,
-    CANDIDATE_SELECTOR: 'img, input[type="image" i], svg, [role="img" i]',
+    CANDIDATE_SELECTOR,
   };
 })();

@@ -92,11 +92,21 @@
     return null;
   }
 
+  /**
+   * The common case without a promise: an <img> or input's URL (context.sourceUrl)
+   * when it is plain http(s) or data: and not SVG, as {url} just as sourceOf
+   * would give it. null when sourceOf has work to do.
+   */
+  function plainSource(url) {
+    if (!url || url.startsWith("blob:") || SVG_URL.test(url) || !/^(https?|data):/i.test(url)) return null;
+    return { url };
+  }
+
   /** A short stable identity of the source, for de-duplication. */
   function identity(source) {
     if (!source) return "";
     return source.url || source.dataUrl || "";
   }
 
-  ns.imageSource = { sourceOf, identity };
+  ns.imageSource = { sourceOf, plainSource, identity };
 })();

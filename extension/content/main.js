@@ -5,8 +5,10 @@
  *
  * Cheap on big pages: one MutationObserver per root, an IntersectionObserver
  * so only images near the viewport are described and its callbacks hand over
- * every box (no layout reads of our own), batched messages, and every
- * callback guarded so a failure here never reaches the page.
+ * every box (no layout reads of our own), context read for a batch just as it
+ * is sent (not for every near image at once while the page is still loading),
+ * batched messages, and every callback guarded so a failure here never
+ * reaches the page.
  */
 (function () {
   "use strict";
@@ -54,21 +56,27 @@
 
   // ---- discovery -------------------------------------------------------
 
-  function consider(el) {
+  /** `notHidden`: the caller knows el is not hidden from assistive technology (detect.candidatesIn). */
+  function consider(el, notHidden = false) {
     if (!active) return;
     const existing = itemOf.get(el);
     if (existing && existing.status !== "author") return;
-    const need = detect.needsDescription(el, settings.kinds);
+    const need = detect.needsDescription(el, settings.kinds, notHidden);
     if (!need) return;
     const item = existing || { id: `${frameKey}-${++seq}`, el };
-    Object.assign(item, { kind: need.kind, reason: need.reason, status: "seen" });
+    item.kind = need.kind;
+    item.reason = need.reason;
+    item.status = "seen";
+    // A re-considered element (the page changed it) is read afresh: picture and context.
+    item.source = null;
+    item.context = null;
     items.set(item.id, item);
     itemOf.set(el, item);
     io.observe(el);
   }
 
   function scan(root) {
-    for (const el of root.querySelectorAll(detect.CANDIDATE_SELECTOR)) consider(el);
+    for (const [el, notHidden] of detect.candidatesIn(root)) consider(el, notHidden);
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       if (node.shadowRoot) {
@@ -88,8 +96,9 @@
   function onMutations(records) {
     if (!active) return;
     for (const record of records) {
-      if (record.type === "childList" || record.attributeName === "role") context.pageChanged(); // headings may move
-      if (record.type === "childList") {
+      const type = record.type;
+      if (type === "childList") {
+        context.pageChanged(); // headings may move
         for (const node of record.addedNodes) {
           if (node.nodeType !== 1) continue;
           if (node.matches(detect.CANDIDATE_SELECTOR)) consider(node);
@@ -100,8 +109,10 @@
           if (node.firstElementChild) scan(node);
         }
         if (record.removedNodes.length) scheduleCleanup();
-      } else if (record.type === "attributes") {
-        onAttributeChange(record.target, record.attributeName);
+      } else if (type === "attributes") {
+        const attr = record.attributeName;
+        if (attr === "role") context.pageChanged(); // a heading may come or go
+        onAttributeChange(record.target, attr);
       }
     }
   }
@@ -146,23 +157,25 @@
   /**
    * One pass per observer callback: the observer hands over each element's box
    * from the browser's own layout, so no image costs a forced layout, and the
-   * pass makes its writes only after all its reads.
+   * pass makes its writes only after all its reads. The box is kept for the
+   * context, which describe() reads when the item's batch goes out.
    */
   const onIntersect = guard((entries) => {
     if (!active) return;
-    let pass = null;
     const tiny = [];
+    let near; // the root's bounds (the viewport grown by NEAR_PX): one read serves every entry
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
       const el = entry.target;
       io.unobserve(el);
       const item = itemOf.get(el);
       if (!item || !el.isConnected) continue;
-      if (el.localName === "img" && !el.complete) {
+      if (item.kind === "img" && !el.complete) { // kind img: an <img>
         el.addEventListener("load", guard(() => remeasure(item)), { once: true }); // its box may change
         continue;
       }
-      const rect = entry.boundingClientRect;
+      const r = entry.boundingClientRect;
+      const rect = { top: r.top, bottom: r.bottom, width: r.width, height: r.height }; // each read once
       const local = detect.localClass(el, item.kind, rect);
       if (local === "hidden") {
         item.status = "hidden";
@@ -175,9 +188,10 @@
         tiny.push(item);
         continue;
       }
-      pass = pass || context.newPass();
-      item.context = context.collect(el, item.kind, pass, rect);
-      item.distance = distanceFromView(rect, entry.rootBounds);
+      if (near === undefined) near = rootEdges(entry.rootBounds);
+      item.rect = rect;
+      item.context = null; // read when sent, as the page is then
+      item.distance = distanceFromView(rect, near);
       item.status = "queued";
       queued.add(item);
     }
@@ -188,9 +202,19 @@
     if (queued.size) scheduleFlush(FLUSH_DELAY_MS);
   });
 
-  /** How far outside the viewport a box is (0: in it), from the observer's root bounds, which add NEAR_PX. */
+  /**
+   * The top and bottom of the observer's root bounds, or null where a
+   * cross-origin frame is not told where its viewport is. They only change
+   * when the viewport is resized, so the first entry of a callback speaks for
+   * all of them.
+   */
+  function rootEdges(bounds) {
+    return bounds ? { top: bounds.top, bottom: bounds.bottom } : null;
+  }
+
+  /** How far outside the viewport a box is (0: in it), from the observer's root edges, which add NEAR_PX. */
   function distanceFromView(rect, near) {
-    if (!near) return 0; // a cross-origin frame is not told where its viewport is
+    if (!near) return 0;
     const above = near.top + NEAR_PX - rect.bottom;
     const below = rect.top - (near.bottom - NEAR_PX);
     return Math.max(0, above, below);
@@ -214,15 +238,20 @@
 
   // ---- describing ------------------------------------------------------
 
+  const guardedFlush = guard(flush);
+
   function scheduleFlush(delay) {
     if (flushTimer) return;
-    flushTimer = setTimeout(guard(flush), delay);
+    flushTimer = setTimeout(guardedFlush, delay);
   }
 
   /** The context without its empty fields (the backend fills them in): messages stay small. */
   function sparse(fields) {
     const out = {};
-    for (const [name, value] of Object.entries(fields)) if (value !== "" && value !== false) out[name] = value;
+    for (const name in fields) {
+      const value = fields[name];
+      if (value !== "" && value !== false) out[name] = value;
+    }
     return out;
   }
 
@@ -234,22 +263,41 @@
   async function flush() {
     flushTimer = 0;
     if (!active || !queued.size || messageOut) return;
-    // Nearest first, as near as each was when measured; the sort is stable, so then in page order.
-    const batch = [...queued].sort((a, b) => a.distance - b.distance).slice(0, BATCH);
+    // Nearest first when more than a message waits, as near as each was when measured (the sort
+    // is stable, so then in page order); a message is answered whole, so its own order is free.
+    let batch = [...queued];
+    if (batch.length > BATCH) batch = batch.sort((a, b) => a.distance - b.distance).slice(0, BATCH);
     for (const item of batch) queued.delete(item);
     messageOut = true;
     try {
       await describe(batch);
     } finally {
       messageOut = false;
-      if (queued.size) scheduleFlush(0);
+      // The next message at once, with all that queued meanwhile (a flush already
+      // timed by a new arrival keeps its time, as before): no timer task between.
+      if (queued.size && !flushTimer) queueMicrotask(guardedFlush);
     }
   }
 
   async function describe(batch) {
-    const payload = [];
+    // Context first, for the whole batch in one pass (shared lookups, and no
+    // await between reads), then the sources, most of them plain URLs.
+    const pass = context.newPass();
+    const ready = [];
     for (const item of batch) {
-      if (!item.el.isConnected) continue;
+      const el = item.el;
+      if (!el.isConnected) continue;
+      if (!item.context || !item.source) {
+        const src = context.sourceUrl(el, item.kind); // read once for both
+        if (!item.context) {
+          item.context = context.collect(el, item.kind, pass, item.rect || el.getBoundingClientRect(), src);
+        }
+        if (!item.source) item.source = imageSource.plainSource(src);
+      }
+      ready.push(item);
+    }
+    const payload = [];
+    for (const item of ready) {
       if (!item.source) item.source = await imageSource.sourceOf(item.el, item.kind);
       if (!item.source) {
         item.status = "unavailable";
@@ -260,13 +308,16 @@
     }
     if (!payload.length) return;
     const reply = await browser.sendMessage({ type: "describe", items: payload, pageUrl: location.href });
-    const results = reply && Array.isArray(reply.results) ? reply.results : null;
+    const results = new Map();
+    if (reply && Array.isArray(reply.results)) {
+      for (const r of reply.results) if (r && !results.has(r.itemId)) results.set(r.itemId, r);
+    }
     const applied = [];
     let retryAfter = 0;
     for (const entry of payload) {
       const item = items.get(entry.itemId);
       if (!item) continue;
-      const res = results ? results.find((r) => r.itemId === entry.itemId) : null;
+      const res = results.get(entry.itemId) || null;
       if (!res || (!res.ok && (res.error === "backend_unavailable" || res.error === "internal"))) {
         item.status = "waiting";
         waiting.add(item);

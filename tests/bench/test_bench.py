@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 from bench import __main__ as cli
 from bench.config import BenchConfig
 from bench.corpus_data import CorpusImage
-from bench.extension import content_script_ms, make_site
+from bench.extension import content_script_breakdown, content_script_ms, make_site
 from bench.http_bench import Images, knee
 from bench.models import ModelSet
 from bench.report import Figure, markdown, ratio_figure, write
@@ -80,6 +80,23 @@ def test_content_script_time_counts_stacks_holding_an_extension_frame():
         "timeDeltas": [0, 100, 200, 400, 800],  # µs; sample i lasts timeDeltas[i + 1]
     }
     assert content_script_ms(profile) == pytest.approx((100 + 200) / 1000)
+
+
+def test_content_script_breakdown_charges_the_innermost_extension_function():
+    frame = lambda url, name, line: {"url": url, "functionName": name, "lineNumber": line}  # noqa: E731
+    profile = {
+        "nodes": [
+            {"id": 1, "callFrame": frame("", "(root)", -1), "children": [2]},
+            {"id": 2, "callFrame": frame("chrome-extension://abc/content/main.js", "scan", 9), "children": [3]},
+            {"id": 3, "callFrame": frame("chrome-extension://abc/content/context.js", "", 41), "children": [4]},
+            {"id": 4, "callFrame": frame("", "getBoundingClientRect", -1)},  # a DOM call inside context.js
+        ],
+        "samples": [2, 4, 3, 1, 4],
+        "timeDeltas": [0, 100, 200, 400, 800],
+    }
+    count, top = content_script_breakdown(profile)
+    assert count == 4  # every sample but the root's
+    assert top == [("(anonymous) (context.js:42)", pytest.approx(0.6)), ("scan (main.js:10)", pytest.approx(0.1))]
 
 
 def test_generated_page_has_every_image_without_alt(tmp_path):
