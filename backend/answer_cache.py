@@ -2,7 +2,7 @@
 
 The extension asks for the same image again on every visit to a page, and a
 cache hit over HTTP must stay cheap. The database keeps the durable cache
-(``storage.cached_generation``); this one sits in front of it, in each worker.
+(``storage.cached_generations``); this one sits in front of it, in each worker.
 
 The key is (image SHA-256, context SHA-256, model version): a hot-swapped model
 has a new version, so every answer of the old one misses by construction. Only

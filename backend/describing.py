@@ -193,17 +193,12 @@ class Describer:
         """Results in request order, and how many came from a cache (``answered``: from :meth:`remembered`)."""
         version = self.engine.version
         results: dict[Key, dict[str, Any]] = dict(answered)
-        misses: dict[Key, Item] = {}
-        for item in items:
-            key = item.key
-            if key in results or key in misses:
-                continue
-            hit = self._db(lambda: storage.cached_generation(self.session, key[0], key[1], version))
-            if hit is not None:
-                results[key] = _result(hit, cached=True)
-                self.answers.put((*key, version), results[key])
-            else:
-                misses[key] = item
+        misses: dict[Key, Item] = {item.key: item for item in items if item.key not in results}
+        stored = self._db(lambda: storage.cached_generations(self.session, list(misses), version), default={})
+        for key, hit in stored.items():
+            results[key] = _result(hit, cached=True)
+            self.answers.put((*key, version), results[key])
+            del misses[key]
         cached = len(results)
         if misses:
             todo = list(misses.items())
@@ -225,9 +220,12 @@ class Describer:
 
     def _store(self, generations) -> bool:
         storage.note_model_version(self.session, self.engine.version, f"{self.models_dir}/{self.engine.version}")
+        images = storage.image_ids(self.session, [item.image for _key, item, _generation in generations])
+        contexts = storage.context_ids(self.session, [(item.context, item.context_sha256)
+                                                      for _key, item, _generation in generations])
         for _key, item, generation in generations:
-            generation.image_id = storage.image_id(self.session, item.image)
-            generation.context_id = storage.context_id(self.session, item.context, item.context_sha256)
+            generation.image_id = images[item.image.sha256]
+            generation.context_id = contexts[item.context_sha256]
             self.session.add(generation)
         self.session.commit()
         return True

@@ -2,7 +2,9 @@
 
 Images and contexts are stored once per content hash with ``INSERT ... ON
 CONFLICT DO NOTHING`` (SQLite and PostgreSQL both have it), so concurrent
-workers describing the same image never collide.
+workers describing the same image never collide. A request's images are
+looked up and stored with one statement per table, not one per image: a
+16-image request would otherwise spend a quarter of its time in the database.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,40 +25,56 @@ def context_hash(context: PageContext) -> str:
     return hashlib.sha256(json.dumps(context.to_dict(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _insert_ignore(session: Session, model: type, values: dict[str, Any], unique: str) -> None:
+def _insert_ignore(session: Session, model: type, rows: list[dict[str, Any]], unique: str) -> None:
+    """Insert the rows whose ``unique`` value is not stored yet (one statement on SQLite and PostgreSQL)."""
+    if not rows:
+        return
     dialect = session.get_bind().dialect.name
     insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
     if insert is None:
-        if session.scalar(select(model).where(getattr(model, unique) == values[unique])) is None:
-            session.add(model(**values))
-            session.flush()
+        for values in rows:
+            if session.scalar(select(model).where(getattr(model, unique) == values[unique])) is None:
+                session.add(model(**values))
+                session.flush()
         return
-    session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=[unique]))
+    session.execute(insert(model).values(rows).on_conflict_do_nothing(index_elements=[unique]))
 
 
-def image_id(session: Session, image: DecodedImage) -> int:
-    _insert_ignore(session, Image, {
-        "sha256": image.sha256, "data": image.data, "size": len(image.data),
-        "content_type": image.content_type, "width": image.width, "height": image.height}, "sha256")
-    return session.scalar(select(Image.id).where(Image.sha256 == image.sha256))
+def _ids(session: Session, model: type, digests: list[str]) -> dict[str, int]:
+    return {digest: row_id for digest, row_id in session.execute(select(model.sha256, model.id).where(model.sha256.in_(digests)))}
 
 
-def context_id(session: Session, context: PageContext, digest: str) -> int:
-    _insert_ignore(session, Context, {"sha256": digest, "data": context.to_dict()}, "sha256")
-    return session.scalar(select(Context.id).where(Context.sha256 == digest))
+def image_ids(session: Session, images: list[DecodedImage]) -> dict[str, int]:
+    """Store each image once (by SHA-256); the row id of every one, by hash."""
+    rows = {i.sha256: {"sha256": i.sha256, "data": i.data, "size": len(i.data), "content_type": i.content_type,
+                       "width": i.width, "height": i.height} for i in images}
+    _insert_ignore(session, Image, list(rows.values()), "sha256")
+    return _ids(session, Image, list(rows))
 
 
-def cached_generation(session: Session, image_sha256: str, context_sha256: str, model_version: str) -> Generation | None:
-    """The latest generation for this image, context and model version, if any."""
-    return session.scalar(
-        select(Generation)
+def context_ids(session: Session, contexts: list[tuple[PageContext, str]]) -> dict[str, int]:
+    """Store each (context, its hash) once; the row id of every one, by hash."""
+    rows = {digest: {"sha256": digest, "data": context.to_dict()} for context, digest in contexts}
+    _insert_ignore(session, Context, list(rows.values()), "sha256")
+    return _ids(session, Context, list(rows))
+
+
+def cached_generations(session: Session, keys: list[tuple[str, str]], model_version: str
+                       ) -> dict[tuple[str, str], Generation]:
+    """The latest generation for each (image hash, context hash) under this model version, where there is one."""
+    if not keys:
+        return {}
+    found: dict[tuple[str, str], Generation] = {}
+    rows = session.execute(
+        select(Image.sha256, Context.sha256, Generation)
         .join(Image, Generation.image_id == Image.id)
         .join(Context, Generation.context_id == Context.id)
-        .where(Image.sha256 == image_sha256, Context.sha256 == context_sha256,
-               Generation.model_version == model_version)
-        .order_by(Generation.created_at.desc())
-        .limit(1))
+        .where(tuple_(Image.sha256, Context.sha256).in_(keys), Generation.model_version == model_version)
+        .order_by(Generation.created_at.desc(), Generation.id.desc()))
+    for image_sha, context_sha, generation in rows:
+        found.setdefault((image_sha, context_sha), generation)  # the first row of a key is its latest
+    return found
 
 
 def note_model_version(session: Session, version: str, path: str) -> None:
-    _insert_ignore(session, ModelVersion, {"version": version, "path": path, "metrics": {}}, "version")
+    _insert_ignore(session, ModelVersion, [{"version": version, "path": path, "metrics": {}}], "version")
