@@ -275,3 +275,34 @@ def test_drop_client_removes_everything_it_sent(db_app, client_and_token):
         assert [(p.chosen, p.client_id is not None) for p in s.scalars(select(PreferencePair))] == [("A square", True)]
         assert s.scalar(select(func.count()).select_from(Feedback)) == 1
     assert client.post("/api/v1/feedback", headers=auth(token), json={}).status_code == 401
+
+
+def test_a_batch_costs_the_database_the_same_statements_whatever_its_size(db_app, client_and_token):
+    """One cache lookup and one insert per table for a request, not one per image; a mixed batch
+    (a stored image, a repeat inside the batch, new ones) is still answered item by item."""
+    from sqlalchemy import event
+
+    client, token = client_and_token
+    engine = services_of(db_app).db.engine
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def batch(sizes, caption="Sales"):
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = client.post("/api/v1/describe", headers=auth(token), json={
+                "images": [{"image": b64(png_bytes(size)), "context": {"caption": caption}} for size in sizes]})
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["results"], len(statements)
+
+    _, two = batch([(5, 5), (6, 6)])
+    results, twelve = batch([(5, 5)] + [(7 + i, 7) for i in range(10)] + [(7, 7)])
+    assert twelve == two  # ten more images, not one more statement
+    assert [r["cached"] for r in results] == [True] + [False] * 11
+    assert results[1]["generation_id"] == results[-1]["generation_id"]  # the repeat is described once
+    assert count(db_app, Generation) == 2 + 10 and count(db_app, Image) == 12
