@@ -31,6 +31,7 @@ DECODER_FILES = {False: "decoder_model.onnx", True: "decoder_with_past_model.onn
 # Added to attention scores at padded keys. Not finfo.min: a query row that sees only
 # padding must stay finite, and exp(-1e4) is exactly 0 in float32 anyway.
 PAD_SCORE = -1e4
+TRACE_ENCODER_LENGTH = 5  # any length: the encoder axis is dynamic
 
 
 class DecoderStep(torch.nn.Module):
@@ -75,36 +76,39 @@ def export_decoders(checkpoint_dir: str | Path, out_dir: str | Path, opset: int 
     decoder = model.decoder
     if decoder.config.model_type != "gpt2":
         raise NotImplementedError(f"padded decoder export knows GPT-2 decoders, not {decoder.config.model_type!r}")
-    heads = decoder.config.n_head
+    layers, heads = decoder.config.n_layer, decoder.config.n_head
     head_dim = decoder.config.n_embd // heads
-    hidden_size = model.config.encoder.hidden_size
     for with_past in (False, True):
         batch, new, past_len = 2, (1 if with_past else 3), (2 if with_past else 0)
-        names = ["input_ids", "attention_mask", "position_ids"]
+        # with past: the self-attention cache, then the cross-attention one (DecoderStep's order)
+        past = _cache_names("past_key_values", layers, ["", "encoder_"] if with_past else [])
+        present = _cache_names("present", layers, [""] if with_past else ["", "encoder_"])
+        names = ["input_ids", "attention_mask", "position_ids"] + ([] if with_past else ["encoder_hidden_states"]) + past
         args = [torch.zeros(batch, new, dtype=torch.int64), torch.ones(batch, past_len + new, dtype=torch.int64),
                 torch.arange(past_len, past_len + new).repeat(batch, 1)]
+        if not with_past:
+            args.append(torch.zeros(batch, TRACE_ENCODER_LENGTH, model.config.encoder.hidden_size))
+        args += [torch.zeros(batch, heads, TRACE_ENCODER_LENGTH if _is_cross(n) else past_len, head_dim) for n in past]
         axes = {"input_ids": {0: "batch_size", 1: "decoder_sequence_length"},
                 "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
                 "position_ids": {0: "batch_size", 1: "decoder_sequence_length"},
+                "encoder_hidden_states": {0: "batch_size", 1: "encoder_sequence_length"},
                 "logits": {0: "batch_size", 1: "decoder_sequence_length"}}
-        outputs = ["logits"]
-        if not with_past:
-            names.append("encoder_hidden_states")
-            args.append(torch.zeros(batch, 5, hidden_size))
-            axes["encoder_hidden_states"] = {0: "batch_size", 1: "encoder_sequence_length"}
-        inputs = [("", "past_sequence_length"), ("encoder_", "encoder_sequence_length")] if with_past else []
-        for prefix, length_axis in inputs:  # inputs: the self-attention cache, then the cross-attention one
-            for layer in range(decoder.config.n_layer):
-                for kind in ("key", "value"):
-                    names.append(f"past_key_values.{layer}.{prefix}{kind}")
-                    args.append(torch.zeros(batch, heads, past_len if not prefix else 5, head_dim))
-                    axes[names[-1]] = {0: "batch_size", 2: length_axis}
-        for prefix, length_axis in [("", "total_sequence_length")] + ([] if with_past else [("encoder_", "encoder_sequence_length")]):
-            for layer in range(decoder.config.n_layer):
-                for kind in ("key", "value"):
-                    outputs.append(f"present.{layer}.{prefix}{kind}")
-                    axes[outputs[-1]] = {0: "batch_size", 2: length_axis}
+        axes.update({n: {0: "batch_size", 2: "encoder_sequence_length" if _is_cross(n) else "past_sequence_length"}
+                     for n in past})
+        axes.update({n: {0: "batch_size", 2: "encoder_sequence_length" if _is_cross(n) else "total_sequence_length"}
+                     for n in present})
+        axes = {n: a for n, a in axes.items() if n in (*names, "logits", *present)}
         with torch.no_grad():
             torch.onnx.export(DecoderStep(decoder, with_past), tuple(args), str(Path(out_dir) / DECODER_FILES[with_past]),
-                              input_names=names, output_names=outputs, dynamic_axes=axes, opset_version=opset,
-                              dynamo=False)
+                              input_names=names, output_names=["logits", *present], dynamic_axes=axes,
+                              opset_version=opset, dynamo=False)
+
+
+def _cache_names(stem: str, layers: int, caches: list[str]) -> list[str]:
+    """``stem.{layer}.{cache}key/value``, cache by cache, layer by layer: DecoderStep's order."""
+    return [f"{stem}.{layer}.{cache}{kind}" for cache in caches for layer in range(layers) for kind in ("key", "value")]
+
+
+def _is_cross(name: str) -> bool:
+    return ".encoder_" in name
