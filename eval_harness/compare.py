@@ -59,16 +59,26 @@ from trainer.tiny import BUNDLED_SIZE, ModelSize  # noqa: E402
 
 log = logging.getLogger("altlens.compare")
 
-# name -> (objective, MCM-DPO facets kept (None = all at the paper's weights), only wrong negatives
-# (TrainConfig.only_wrong_negatives)). SFT has no preference stage.
-METHODS: dict[str, tuple[str, tuple[str, ...] | None, bool]] = {
-    "SFT": ("sft", None, False),
-    "SFT→DPO": ("dpo", None, False),
-    "SFT→MCM-DPO": ("mcm_dpo", None, False),
-    "MCM-DPO[response+image]": ("mcm_dpo", ("response", "image"), False),
-    "MCM-DPO[response+context]": ("mcm_dpo", ("response", "context"), False),
-    "MCM-DPO[response+image+context]": ("mcm_dpo", ("response", "image", "context"), False),
-    "MCM-DPO[wrong negatives only]": ("mcm_dpo", None, True),
+@dataclass(frozen=True)
+class Method:
+    """One row of the comparison: a preference objective and how its negatives are made."""
+
+    objective: str  # "sft" (no preference stage), "dpo" or "mcm_dpo"
+    facets: tuple[str, ...] | None = None  # MCM-DPO facets kept; None = all, at the paper's weights
+    only_wrong_negatives: bool = False  # TrainConfig.only_wrong_negatives
+    partners: str | None = None  # TrainConfig.partners; None = the recipe's
+
+
+METHODS: dict[str, Method] = {
+    "SFT": Method("sft"),
+    "SFT→DPO": Method("dpo"),
+    "SFT→MCM-DPO": Method("mcm_dpo"),
+    "MCM-DPO[response+image]": Method("mcm_dpo", ("response", "image")),
+    "MCM-DPO[response+context]": Method("mcm_dpo", ("response", "context")),
+    "MCM-DPO[response+image+context]": Method("mcm_dpo", ("response", "image", "context")),
+    "MCM-DPO[wrong negatives only]": Method("mcm_dpo", only_wrong_negatives=True),
+    "MCM-DPO[same-category negatives]": Method("mcm_dpo", partners="same_category"),
+    "MCM-DPO[same-category, wrong only]": Method("mcm_dpo", only_wrong_negatives=True, partners="same_category"),
 }
 
 QUICK_SIZE = ModelSize()
@@ -96,6 +106,9 @@ class ComparisonConfig:
     # uses all 3,192: 1,200 keeps 3 seeds x 5 preference runs within the documented time on 2 cores
     pref_records: int | None = 1200
     test_limit: int | None = None
+    # "val" to choose between settings without looking at the test split; SFT's early stopping
+    # reads val too, so only a "test" run reports how the methods compare
+    split: str = "test"
     ocr: bool = True
     threads: int = 1
     # an SFT model already trained by this recipe (e.g. `make model`'s var/model-build/sft/best): checked, reused
@@ -217,11 +230,12 @@ def train_preferences(config: ComparisonConfig, sft_dir: Path, train_split, seed
     pairs = preference_examples(_subset(train_split, config.pref_records, seed), recipe.rejected_per_example, seed)
     models, timings, steps = {}, {}, {}
     for name in config.methods:
-        objective, facets, only_wrong = METHODS[name]
-        if objective == "sft":
+        method = METHODS[name]
+        if method.objective == "sft":
             continue
         started = time.perf_counter()
-        models[name] = preference(sft_dir, pairs, work / _slug(name), recipe, seed, objective, facets, only_wrong)
+        models[name] = preference(sft_dir, pairs, work / _slug(name), recipe, seed, method.objective, method.facets,
+                                  method.only_wrong_negatives, method.partners)
         timings[name] = time.perf_counter() - started
         steps[name] = _steps(models[name])
     used = {"pair_records": sorted({e.meta["id"] for e in pairs}), "pairs": len(pairs), "steps": steps}
@@ -271,10 +285,10 @@ def run(config: ComparisonConfig, command: str) -> dict:
     ocr = ocr_texts(corpus_dir) if config.ocr else no_ocr(corpus_dir)
     train_split = load_split(corpus_dir, "train", ocr)
     val_split = load_split(corpus_dir, "val", ocr)
-    test_examples = to_eval_examples(clean_examples(load_split(corpus_dir, "test", ocr)))
+    test_examples = to_eval_examples(clean_examples(load_split(corpus_dir, config.split, ocr)))
     if config.test_limit:
         test_examples = test_examples[: config.test_limit]
-    test_records = record_fields(corpus_dir, "test")
+    test_records = record_fields(corpus_dir, config.split)
     decided_by = {e.id: test_records[e.example.meta["id"]]["decided_by"] for e in test_examples}
     jar = MeteorJar.shared()
     evaluated_ids = sorted(e.example.meta["id"] for e in test_examples)
@@ -381,13 +395,17 @@ def markdown(result: dict) -> str:
     cfg = result["config"]
     seeds = result["seeds"]
     first = next(iter(seeds.values()))
-    lines = ["# Method comparison: SFT vs SFT→DPO vs SFT→MCM-DPO (held-out test split)", "",
+    split = cfg.get("split", "test")
+    about_split = ("corpus test split, never trained on, used for no choice" if split == "test" else
+                   "corpus validation split, never trained on; SFT's early stopping reads it, so it serves to "
+                   "choose settings, and the test split reports")
+    lines = [f"# Method comparison: SFT vs SFT→DPO vs SFT→MCM-DPO (held-out {split} split)", "",
              f"Produced by `{result['command']}` in {result['wall_minutes']} min on {result['machine']['cpus']} CPUs "
              f"({result['machine']['torch_threads']} torch threads).", "",
              f"- seeds: {', '.join(seeds)} (one SFT run, `{result['sft']['checkpoint']}`, shared by every method and "
              "seed; each seed draws the preference pairs and sets their order, image corruptions and swapped "
              "contexts); SFT has one run, so its std is not defined",
-             f"- test examples: {result['test_examples']} (corpus test split, never trained on, used for no choice)",
+             f"- {split} examples: {result['test_examples']} ({about_split})",
              f"- honesty: {json.dumps(result['honesty'])}",
              f"- recipe: {json.dumps(cfg['recipe'])}",
              f"- model size: {json.dumps(cfg['size'])}",
@@ -471,6 +489,8 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
     p.add_argument("--seeds", type=int, nargs="+", default=None)
     p.add_argument("--methods", nargs="+", default=None, choices=list(METHODS))
     p.add_argument("--test-limit", type=int, default=None, help="evaluate the first N test examples only")
+    p.add_argument("--split", choices=("test", "val"), default=None,
+                   help="evaluate on this split (default test; val to choose settings without the test split)")
     p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.add_argument("--sft-checkpoint", type=Path, default=None,
                    help="reuse an SFT model trained by this recipe (checked), e.g. var/model-build/sft/best")
@@ -478,7 +498,7 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
     config = quick_config(args.work, args.out) if args.quick else dataclasses.replace(defaults, work_dir=args.work,
                                                                                        out_dir=args.out)
     changes = {"corpus_dir": args.corpus, "seeds": tuple(args.seeds) if args.seeds else None,
-               "methods": tuple(args.methods) if args.methods else None, "test_limit": args.test_limit,
+               "methods": tuple(args.methods) if args.methods else None, "test_limit": args.test_limit, "split": args.split,
                "threads": args.threads, "sft_checkpoint": args.sft_checkpoint}
     config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
     if "SFT" not in config.methods:

@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import Dataset
 
 from backend.modelinput import build_model_input, encode_prompt, encode_response, format_prompt
-from trainer.corruptions import corrupt_images, derangement
+from trainer.corruptions import corrupt_images, negative_partners
 from trainer.data import PreferenceExample
 from trainer.losses import CHOSEN, FACETS, wrong_under
 from trainer.modeling import PackedSequences, pack_sequences
@@ -42,11 +42,12 @@ class EncodedPreferences(Dataset):
     """A list of :class:`PreferenceExample` encoded lazily and deterministically.
 
     ``corruption`` is any of ``trainer.corruptions.CORRUPTIONS``; ``"swap"`` uses
-    the image of the same dataset-level partner whose context is swapped in.
+    the image of the same dataset-level partner whose context is swapped in;
+    ``partners`` says how that partner is drawn (``trainer.corruptions.negative_partners``).
     """
 
     def __init__(self, examples: Sequence[PreferenceExample], tokenizer, image_processor, seed: int = 0,
-                 corruption: str = "diffusion", diffusion_step: int = 700):
+                 corruption: str = "diffusion", diffusion_step: int = 700, partners: str = "any"):
         if len(examples) < 2:
             raise ValueError("preference training needs at least 2 examples (negatives come from other samples)")
         self.examples = list(examples)
@@ -55,7 +56,7 @@ class EncodedPreferences(Dataset):
         self.seed = seed
         self.corruption = corruption
         self.diffusion_step = diffusion_step
-        self.partner = derangement(len(self.examples), torch.Generator().manual_seed(seed)).tolist()
+        self.partner = negative_partners(self.examples, seed, partners)
         # Decoding and preprocessing an image costs more than the tiny model's step on it, and
         # every epoch asks for the same result: kept after the first time (≈50 KB per 64 px image).
         self._inputs: dict[int, tuple[torch.Tensor, list[int]]] = {}

@@ -11,7 +11,7 @@ from typing import Any, Literal, Mapping
 
 import torch
 
-from trainer.corruptions import CORRUPTIONS, DEFAULT_DIFFUSION_STEP, DEFAULT_DIFFUSION_STEPS
+from trainer.corruptions import CORRUPTIONS, DEFAULT_DIFFUSION_STEP, DEFAULT_DIFFUSION_STEPS, PARTNERS
 from trainer.losses import DEFAULT_BETA, FacetWeights
 
 Objective = Literal["sft", "dpo", "mcm_dpo"]
@@ -54,8 +54,12 @@ class TrainConfig:
             ``diffusion``, ``black``, ``crop``, ``rotate`` or ``swap`` (another
             sample's image; the paper's "random"). Diffusion is the paper's default.
         diffusion_step (``700``) / diffusion_steps (``1000``): forward-diffusion
-            noise at step t of T, the paper's default. The context negative c_l is
-            always another sample's context, as in the paper.
+            noise at step t of T, the paper's default.
+        partners (``"any"``): whose context is the context negative c_l (and
+            whose image, with ``swap``): ``any`` other sample, as in the paper,
+            or ``same_category``, another sample of the same corpus category
+            with a different correct answer (hard negatives;
+            ``trainer.corruptions.negative_partners``).
 
     Optimisation
         learning_rate (``5e-7``): the paper's value for MCM-DPO on a 7B LLaVA.
@@ -108,6 +112,7 @@ class TrainConfig:
     corruption: str = "diffusion"
     diffusion_step: int = DEFAULT_DIFFUSION_STEP
     diffusion_steps: int = DEFAULT_DIFFUSION_STEPS
+    partners: str = "any"
 
     learning_rate: float = 5e-7
     epochs: int = 2
@@ -140,6 +145,8 @@ class TrainConfig:
             problems.append(f"objective must be one of {OBJECTIVES}, not {self.objective!r}")
         if self.corruption not in CORRUPTIONS:
             problems.append(f"corruption must be one of {CORRUPTIONS}, not {self.corruption!r}")
+        if self.partners not in PARTNERS:
+            problems.append(f"partners must be one of {PARTNERS}, not {self.partners!r}")
         if not 1 <= self.diffusion_step <= self.diffusion_steps:
             problems.append(f"diffusion_step must be in 1..{self.diffusion_steps}")
         if self.beta <= 0:

@@ -4,7 +4,8 @@ Images are pixel tensors as the image processor returns them, ``[3, H, W]`` or
 ``[B, 3, H, W]``, normalised to [-1, 1] (mean = std = 0.5, as the project's
 tiny models and Mozilla/distilvit use). The corruptions are those the paper
 offers (DESIGN.md §3): forward-diffusion noise (the default, step 700 of 1000),
-a black image, a random crop, a rotation by 10–80°, another sample's image.
+a black image, a random crop, a rotation by 10–80°, another sample's image;
+and who that other sample is (:func:`negative_partners`).
 
 Every random choice is drawn from a caller-supplied CPU ``torch.Generator``
 (noise included, then moved to the pixels' device), so a seed gives the same
@@ -13,6 +14,7 @@ negatives on CPU and CUDA, run after run.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from typing import Literal, Sequence, TypeVar
 
 import torch
@@ -163,3 +165,38 @@ def corrupt_images(pixels: Tensor, kind: Corruption = "diffusion",
             raise ValueError(f"other_pixels {tuple(other_pixels.shape)} differ from pixels {tuple(pixels.shape)}")
         return other_pixels.to(pixels)
     raise ValueError(f"unknown corruption {kind!r}; choose from {CORRUPTIONS}")
+
+
+PARTNERS = ("any", "same_category")
+
+
+def negative_partners(examples: Sequence, seed: int, scope: str = "any") -> list[int]:
+    """For each example, the other example whose context (and, with ``swap``, image) is its negative.
+
+    ``any`` is the paper's choice: a random other sample (a derangement of the
+    data set). Across categories that negative is easy: a chart's context under
+    an icon is already unlikely, so the context and image terms push on what
+    the model gets right anyway. ``same_category`` draws the partner from the
+    same corpus category (``meta["category"]``) among examples whose correct
+    answer differs, the hard negative: another icon in another link, another
+    image of text. Examples without a category, or whose category has no
+    such partner (every decorative image has the same answer), fall back to
+    the derangement.
+    """
+    if scope not in PARTNERS:
+        raise ValueError(f"partners must be one of {PARTNERS}, not {scope!r}")
+    generator = torch.Generator().manual_seed(seed)
+    partners = derangement(len(examples), generator).tolist()
+    if scope == "any":
+        return partners
+    answer = [(e.chosen, e.chosen_decorative) for e in examples]
+    by_category: dict[str, list[int]] = defaultdict(list)
+    for i, e in enumerate(examples):
+        if e.meta.get("category") is not None:
+            by_category[e.meta["category"]].append(i)
+    for members in by_category.values():
+        for i in members:
+            others = [j for j in members if answer[j] != answer[i]]
+            if others:
+                partners[i] = others[int(torch.randint(len(others), (1,), generator=generator))]
+    return partners

@@ -62,6 +62,7 @@ class Recipe:
     norm: float | None = None     # MCM-DPO divisor; None = the paper's sum of weights
     rejected_per_example: int = 1
     corruption: str = "diffusion"
+    partners: str = "any"         # whose context/image is a negative (trainer/config.py: partners)
 
 
 # -- data --------------------------------------------------------------------------
@@ -203,13 +204,14 @@ def sft(base: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe
 
 def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe, seed: int,
                objective: str = "mcm_dpo", facets: tuple[str, ...] | None = None,
-               only_wrong_negatives: bool = False) -> Path:
+               only_wrong_negatives: bool = False, partners: str | None = None) -> Path:
+    """A preference stage from ``start``; ``partners`` None takes the recipe's."""
     weights = FacetWeights().only(*facets) if facets else FacetWeights()
     cfg = TrainConfig(objective=objective, model_name_or_path=str(start), checkpoint_dir=str(out),
                       learning_rate=recipe.pref_lr, epochs=recipe.pref_epochs, batch_size=recipe.pref_batch,
                       beta=recipe.beta, seed=seed, facet_weights=weights, corruption=recipe.corruption,
                       rpo_alpha=recipe.rpo_alpha, norm=recipe.norm if objective == "mcm_dpo" else None,
-                      only_wrong_negatives=only_wrong_negatives)
+                      only_wrong_negatives=only_wrong_negatives, partners=partners or recipe.partners)
     return train(cfg, examples).model_dir
 
 

@@ -144,7 +144,8 @@ def train(cfg: TrainConfig, examples: Sequence[PreferenceExample], max_steps: in
         examples = [e for e in examples if e.is_pair]
     policy = load_policy(cfg)
     dataset = EncodedPreferences(examples, policy.tokenizer, policy.image_processor, seed=cfg.seed,
-                                 corruption=cfg.corruption, diffusion_step=cfg.diffusion_step)
+                                 corruption=cfg.corruption, diffusion_step=cfg.diffusion_step,
+                                 partners=cfg.partners)
     collator = ComboCollator(combination_keys(cfg), policy.pad_id, policy.max_length)
     if cfg.objective != "sft" and not cfg.precompute_ref_log_probs and not cfg.lora:
         raise ValueError("full fine-tuning keeps no reference copy: use precompute_ref_log_probs (the default)")

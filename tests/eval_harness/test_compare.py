@@ -72,6 +72,21 @@ def test_evaluated_examples_were_never_trained_on(quick_run):
     assert result["test_examples"] == len(split_ids["test"])
 
 
+def test_the_validation_split_serves_to_choose_and_says_so(quick_run, tmp_path):
+    work, _ = quick_run
+    corpus = work / "corpus"
+    val_ids = {json.loads(line)["id"] for line in (corpus / "val.jsonl").read_text().splitlines()}
+    out = tmp_path / "out"
+    assert compare.main(["--quick", "--corpus", str(corpus), "--work", str(tmp_path), "--out", str(out),
+                         "--split", "val", "--seeds", "0", "--methods", "SFT→DPO",
+                         "--sft-checkpoint", str(work / "sft-start" / "sft" / "best")]) == 0
+    result = json.loads((out / "comparison.json").read_text())
+    ids = json.loads(Path(result["seeds"]["0"]["ids_file"]).read_text())
+    assert set(ids["evaluated"]) == val_ids and result["test_examples"] == len(val_ids)
+    md = (out / "comparison.md").read_text()
+    assert "(held-out val split)" in md and "the test split reports" in md
+
+
 def test_a_reused_sft_checkpoint_must_match_the_recipe(quick_run, tmp_path):
     work, result = quick_run
     config = compare.quick_config(work, tmp_path)

@@ -14,7 +14,7 @@ def test_defaults_are_the_papers():
     cfg = TrainConfig()
     assert cfg.objective == "mcm_dpo" and cfg.beta == 0.1 and cfg.norm is None
     assert cfg.loss_weights == FacetWeights() and cfg.loss_weights.norm == pytest.approx(2.8)
-    assert (cfg.corruption, cfg.diffusion_step, cfg.diffusion_steps) == ("diffusion", 700, 1000)
+    assert (cfg.corruption, cfg.diffusion_step, cfg.diffusion_steps, cfg.partners) == ("diffusion", 700, 1000, "any")
     assert cfg.learning_rate == 5e-7 and cfg.epochs == 2
     assert cfg.freeze_vision_encoder is False and cfg.lora is False
 
@@ -24,7 +24,7 @@ def test_dpo_objective_uses_the_response_facet_only():
 
 
 @pytest.mark.parametrize("bad", [
-    dict(objective="ppo"), dict(corruption="blur"), dict(diffusion_step=0), dict(diffusion_step=1001),
+    dict(objective="ppo"), dict(corruption="blur"), dict(partners="nearest"), dict(diffusion_step=0), dict(diffusion_step=1001),
     dict(beta=0), dict(norm=-1.0), dict(label_smoothing=0.5), dict(learning_rate=0), dict(batch_size=0),
     dict(grad_accumulation=0), dict(bf16="yes"), dict(facet_weights={"r1": -1.0}),
 ])

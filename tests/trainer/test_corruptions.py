@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from trainer.corruptions import (CORRUPTIONS, alpha_bar, black, corrupt_images, derangement, diffusion_noise,
-                                 random_crop, rotate, swap_contexts, swap_images)
+                                 negative_partners, random_crop, rotate, swap_contexts, swap_images)
 
 
 def gen(seed: int) -> torch.Generator:
@@ -132,3 +132,49 @@ def test_swap_uses_given_partner_images_and_checks_their_shape(pixels):
         corrupt_images(pixels, "swap", gen(0), other_pixels=others[:2])
     with pytest.raises(ValueError):
         corrupt_images(pixels, "blur", gen(0))
+
+
+class _Example:
+    """The two fields negative_partners reads, as a corpus PreferenceExample carries them."""
+
+    def __init__(self, category, chosen, decorative=False):
+        self.meta = {} if category is None else {"category": category}
+        self.chosen, self.chosen_decorative = chosen, decorative
+
+
+def _mixed_examples() -> list:
+    icons = [_Example("icon_control", answer) for answer in ("Search", "Search", "Zoom in", "Cart", "Home", "Cart")]
+    texts = [_Example("text", answer) for answer in ("Free shipping", "Sale", "Gallery", "Contact us")]
+    decorative = [_Example("decorative", "", True) for _ in range(3)]
+    return icons + texts + decorative + [_Example(None, "from user feedback"), _Example(None, "another")]
+
+
+def test_any_partners_are_the_papers_derangement():
+    examples = _mixed_examples()
+    assert negative_partners(examples, 5, "any") == derangement(len(examples), gen(5)).tolist()
+
+
+def test_same_category_partners_share_the_category_and_differ_in_the_answer():
+    examples = _mixed_examples()
+    draws = [negative_partners(examples, seed, "same_category") for seed in range(20)]
+    assert draws[0] == negative_partners(examples, 0, "same_category")  # a pure function of the seed
+    assert len({tuple(d) for d in draws}) > 1
+    for partners in draws:
+        for i, j in enumerate(partners):
+            assert j != i
+            mine, theirs = examples[i], examples[j]
+            if mine.meta.get("category") in ("icon_control", "text"):
+                assert theirs.meta["category"] == mine.meta["category"]
+                assert theirs.chosen != mine.chosen  # "Search" never gets the other "Search" as its negative
+    # every partner with a different answer gets drawn: not always the first one found
+    assert {d[0] for d in draws} == {2, 3, 4, 5}
+
+
+def test_examples_without_a_hard_partner_fall_back_to_the_derangement():
+    examples = _mixed_examples()
+    fallback = derangement(len(examples), gen(3)).tolist()
+    partners = negative_partners(examples, 3, "same_category")
+    for i in range(10, len(examples)):  # decorative (one answer for all) and uncategorised examples
+        assert partners[i] == fallback[i]
+    with pytest.raises(ValueError, match="partners must be one of"):
+        negative_partners(examples, 3, "nearest")

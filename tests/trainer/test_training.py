@@ -220,6 +220,32 @@ def test_only_wrong_negatives_drops_the_image_term_where_the_context_decides(tin
     assert float(masked) != pytest.approx(float(paper), rel=1e-3)
 
 
+def test_same_category_partners_reach_training_as_the_swapped_context(tiny_checkpoint, examples, tmp_path,
+                                                                      monkeypatch):
+    import dataclasses
+
+    import trainer.train as train_module
+    from backend.modelinput import encode_prompt, format_prompt
+
+    categorised = [dataclasses.replace(e, meta={**e.meta, "category": "icon_control" if i % 2 else "text"})
+                   for i, e in enumerate(examples)]
+    datasets = []
+
+    class Recording(EncodedPreferences):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            datasets.append(self)
+
+    monkeypatch.setattr(train_module, "EncodedPreferences", Recording)
+    train(config(tiny_checkpoint, tmp_path, objective="mcm_dpo", partners="same_category"), categorised)
+    dataset = datasets[0]
+    tokenizer = dataset.tokenizer
+    for i, j in enumerate(dataset.partner):
+        assert j != i and categorised[j].meta["category"] == categorised[i].meta["category"]
+        partner = categorised[j]
+        assert dataset[i].swapped_prompt == encode_prompt(tokenizer, format_prompt(partner.context, partner.ocr_text))
+
+
 def test_epoch_hook_sees_each_epoch_and_can_stop_training(tiny_checkpoint, examples, tmp_path):
     cfg = config(tiny_checkpoint, tmp_path, objective="sft", epochs=5)
     seen: list[tuple[int, bool, float]] = []
