@@ -111,6 +111,7 @@ class ComparisonConfig:
     split: str = "test"
     ocr: bool = True
     threads: int = 1
+    jobs: int = 2  # seeds trained at once, one process each (on 2 cores, 2 nearly halves the time)
     # an SFT model already trained by this recipe (e.g. `make model`'s var/model-build/sft/best): checked, reused
     sft_checkpoint: Path | None = None
 
@@ -301,30 +302,26 @@ def run(config: ComparisonConfig, command: str) -> dict:
     sft_result = {"scores": sft_scores, "checkpoint": _display(sft_dir), "steps": _steps(sft_dir),
                   "train_seconds": sft_info["train_seconds"], "reused_checkpoint": sft_info["reused"],
                   "eval_seconds": round(time.perf_counter() - t, 1), "records": len(sft_info["sft_records"])}
-    per_seed: dict[str, dict] = {}
-    for seed in config.seeds:
-        log.info("seed %d: training %s", seed, ", ".join(m for m in config.methods if m != "SFT"))
-        models, training = train_preferences(config, sft_dir, train_split, seed)
-        _refuse_overlap(f"seed {seed}", evaluated_ids, training["pair_records"])
-        scores, eval_seconds = {"SFT": sft_scores}, {}
-        for name, model_dir in models.items():
-            t = time.perf_counter()
-            scores[name], predictions = evaluate(model_dir, test_examples, decided_by, jar)
-            eval_seconds[name] = round(time.perf_counter() - t, 1)
-            write_predictions(config.work_dir / f"seed-{seed}" / f"predictions-{_slug(name)}.jsonl",
-                              test_examples, predictions)
-        training["sft_records"] = sft_info["sft_records"]
-        per_seed[str(seed)] = {"scores": scores, "eval_seconds": eval_seconds,
-                               "train_seconds": {k: round(v, 1) for k, v in training["train_seconds"].items()},
-                               "steps": {"SFT": sft_result["steps"], **training["steps"]}, "pairs": training["pairs"],
-                               "sft_records": len(sft_info["sft_records"]),
-                               "pair_records": len(training["pair_records"]),
-                               "ids_file": _write_ids(config.work_dir / f"seed-{seed}" / "ids.json", training,
-                                                      evaluated_ids)}
+    shared = SeedInputs(config, sft_dir, train_split, test_examples, decided_by, evaluated_ids,
+                        sft_info["sft_records"], sft_result["steps"])
+    if config.jobs > 1 and len(config.seeds) > 1:
+        # seeds are independent: one process each (spawned, so no OpenMP state is forked)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(config.jobs, len(config.seeds)),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(run_seed, [shared] * len(config.seeds), config.seeds))
+    else:
+        results = [run_seed(shared, seed, jar) for seed in config.seeds]
+    per_seed = {str(seed): data for seed, data in zip(config.seeds, results)}
+    for data in per_seed.values():
+        data["scores"] = {"SFT": sft_scores, **data["scores"]}
     result = {
         "command": command,
         "config": _config_dict(config),
-        "machine": {"cpus": os.cpu_count(), "torch_threads": config.threads, "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "torch_threads": config.threads, "jobs": config.jobs,
+                    "python": platform.python_version()},
         "wall_minutes": round((time.perf_counter() - started) / 60, 1),
         "test_examples": len(test_examples),
         "honesty": honesty,
@@ -334,6 +331,50 @@ def run(config: ComparisonConfig, command: str) -> dict:
     }
     write_outputs(result, config.out_dir)
     return result
+
+
+@dataclass(frozen=True)
+class SeedInputs:
+    """What every seed's preference runs share (picklable: a seed may run in its own process)."""
+
+    config: ComparisonConfig
+    sft_dir: Path
+    train_split: list
+    test_examples: list
+    decided_by: dict[str, str]
+    evaluated_ids: list[str]
+    sft_records: list[str]
+    sft_steps: int
+
+
+def run_seed(inputs: SeedInputs, seed: int, jar=None) -> dict:
+    """Train every preference method for one seed from the shared SFT start, then evaluate each."""
+    import torch
+
+    from eval_harness.metrics import MeteorJar
+    from eval_harness.runner import write_predictions
+
+    config = inputs.config
+    torch.set_num_threads(config.threads)
+    if not logging.getLogger().handlers:  # a spawned worker: log as the parent does
+        _configure_logging()
+    jar = jar or MeteorJar.shared()
+    log.info("seed %d: training %s", seed, ", ".join(m for m in config.methods if m != "SFT"))
+    models, training = train_preferences(config, inputs.sft_dir, inputs.train_split, seed)
+    _refuse_overlap(f"seed {seed}", inputs.evaluated_ids, training["pair_records"])
+    scores, eval_seconds = {}, {}
+    for name, model_dir in models.items():
+        t = time.perf_counter()
+        scores[name], predictions = evaluate(model_dir, inputs.test_examples, inputs.decided_by, jar)
+        eval_seconds[name] = round(time.perf_counter() - t, 1)
+        write_predictions(config.work_dir / f"seed-{seed}" / f"predictions-{_slug(name)}.jsonl",
+                          inputs.test_examples, predictions)
+    training["sft_records"] = inputs.sft_records
+    return {"scores": scores, "eval_seconds": eval_seconds,
+            "train_seconds": {k: round(v, 1) for k, v in training["train_seconds"].items()},
+            "steps": {"SFT": inputs.sft_steps, **training["steps"]}, "pairs": training["pairs"],
+            "sft_records": len(inputs.sft_records), "pair_records": len(training["pair_records"]),
+            "ids_file": _write_ids(config.work_dir / f"seed-{seed}" / "ids.json", training, inputs.evaluated_ids)}
 
 
 def _refuse_overlap(stage: str, evaluated_ids: list[str], trained_ids: list[str]) -> None:
@@ -401,7 +442,8 @@ def markdown(result: dict) -> str:
                    "choose settings, and the test split reports")
     lines = [f"# Method comparison: SFT vs SFT→DPO vs SFT→MCM-DPO (held-out {split} split)", "",
              f"Produced by `{result['command']}` in {result['wall_minutes']} min on {result['machine']['cpus']} CPUs "
-             f"({result['machine']['torch_threads']} torch threads).", "",
+             f"({result['machine']['torch_threads']} torch threads per process, "
+             f"{result['machine'].get('jobs', 1)} seeds at once).", "",
              f"- seeds: {', '.join(seeds)} (one SFT run, `{result['sft']['checkpoint']}`, shared by every method and "
              "seed; each seed draws the preference pairs and sets their order, image corruptions and swapped "
              "contexts); SFT has one run, so its std is not defined",
@@ -491,7 +533,8 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
     p.add_argument("--test-limit", type=int, default=None, help="evaluate the first N test examples only")
     p.add_argument("--split", choices=("test", "val"), default=None,
                    help="evaluate on this split (default test; val to choose settings without the test split)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--threads", type=int, default=None, help="torch threads per process")
+    p.add_argument("--jobs", type=int, default=None, help="seeds trained at once, one process each")
     p.add_argument("--sft-checkpoint", type=Path, default=None,
                    help="reuse an SFT model trained by this recipe (checked), e.g. var/model-build/sft/best")
     args = p.parse_args(argv)
@@ -499,17 +542,21 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
                                                                                        out_dir=args.out)
     changes = {"corpus_dir": args.corpus, "seeds": tuple(args.seeds) if args.seeds else None,
                "methods": tuple(args.methods) if args.methods else None, "test_limit": args.test_limit, "split": args.split,
-               "threads": args.threads, "sft_checkpoint": args.sft_checkpoint}
+               "threads": args.threads, "jobs": args.jobs, "sft_checkpoint": args.sft_checkpoint}
     config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
     if "SFT" not in config.methods:
         config = dataclasses.replace(config, methods=("SFT", *config.methods))
     return config
 
 
-def main(argv: list[str] | None = None) -> int:
+def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for name in ("transformers", "accelerate"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _configure_logging()
     config = parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
     result = run(config, "python -m eval_harness.compare " + " ".join(argv))

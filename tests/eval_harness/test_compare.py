@@ -19,7 +19,8 @@ from trainer.data import PreferenceExample
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("compare")
-    code = compare.main(["--quick", "--work", str(work), "--out", str(work / "out")])
+    # two seeds in two processes: the path `make eval` takes on 2 cores
+    code = compare.main(["--quick", "--work", str(work), "--out", str(work / "out"), "--jobs", "2"])
     assert code == 0
     return work, json.loads((work / "out" / "comparison.json").read_text())
 
@@ -30,6 +31,7 @@ def test_quick_run_writes_report_for_every_method_and_seed(quick_run):
     assert (out / "comparison.png").stat().st_size > 1000
     md = (out / "comparison.md").read_text()
     assert f"python -m eval_harness.compare --quick --work {work}" in md  # the command that produced it
+    assert "2 seeds at once" in md and result["machine"]["jobs"] == 2
     methods = result["config"]["methods"]
     assert methods[0] == "SFT" and "SFT→DPO" in methods and "SFT→MCM-DPO" in methods
     assert sorted(result["seeds"]) == ["0", "1"]
