@@ -53,7 +53,8 @@ if str(REPO) not in sys.path:
 import numpy as np  # noqa: E402
 
 from trainer.default_model import (  # noqa: E402
-    Recipe, build_base, clean_examples, load_split, ocr_texts, preference, preference_examples, sft, sft_examples,
+    Recipe, build_base, clean_examples, load_split, ocr_texts, own_mistake_pairs, preference, preference_examples, sft,
+    sft_examples,
 )
 from trainer.tiny import BUNDLED_SIZE, ModelSize  # noqa: E402
 
@@ -67,6 +68,7 @@ class Method:
     facets: tuple[str, ...] | None = None  # MCM-DPO facets kept; None = all, at the paper's weights
     only_wrong_negatives: bool = False  # TrainConfig.only_wrong_negatives
     partners: str | None = None  # TrainConfig.partners; None = the recipe's
+    corruption: str | None = None  # TrainConfig.corruption; None = the recipe's
 
 
 METHODS: dict[str, Method] = {
@@ -79,7 +81,13 @@ METHODS: dict[str, Method] = {
     "MCM-DPO[wrong negatives only]": Method("mcm_dpo", only_wrong_negatives=True),
     "MCM-DPO[same-category negatives]": Method("mcm_dpo", partners="same_category"),
     "MCM-DPO[same-category, wrong only]": Method("mcm_dpo", only_wrong_negatives=True, partners="same_category"),
+    "MCM-DPO[same-category, swapped images]": Method("mcm_dpo", partners="same_category", corruption="swap"),
 }
+
+# What `make eval` runs: the table (SFT, DPO, MCM-DPO and its facet ablations). The other
+# rows are variants tried on the way (eval_harness/results/README.md); name them with --methods.
+DEFAULT_METHODS = ("SFT", "SFT→DPO", "SFT→MCM-DPO", "MCM-DPO[response+image]", "MCM-DPO[response+context]",
+                   "MCM-DPO[response+image+context]")
 
 QUICK_SIZE = ModelSize()
 
@@ -97,7 +105,7 @@ class ComparisonConfig:
     work_dir: Path = REPO / "var" / "eval-compare"
     out_dir: Path = REPO / "eval_harness" / "results"
     seeds: tuple[int, ...] = (0, 1, 2)
-    methods: tuple[str, ...] = tuple(METHODS)
+    methods: tuple[str, ...] = DEFAULT_METHODS
     # The bundled model's recipe and size (trainer/default_model.py): what is compared is what ships.
     recipe: Recipe = Recipe()
     size: ModelSize = BUNDLED_SIZE
@@ -228,7 +236,10 @@ def train_preferences(config: ComparisonConfig, sft_dir: Path, train_split, seed
     if work.exists():
         shutil.rmtree(work)
     recipe = dataclasses.replace(config.recipe, seed=seed)
-    pairs = preference_examples(_subset(train_split, config.pref_records, seed), recipe.rejected_per_example, seed)
+    records = _subset(train_split, config.pref_records, seed)
+    pairs = preference_examples(records, recipe.rejected_per_example, seed)
+    if recipe.own_mistakes:
+        pairs += own_mistake_pairs(sft_dir, records)
     models, timings, steps = {}, {}, {}
     for name in config.methods:
         method = METHODS[name]
@@ -236,7 +247,7 @@ def train_preferences(config: ComparisonConfig, sft_dir: Path, train_split, seed
             continue
         started = time.perf_counter()
         models[name] = preference(sft_dir, pairs, work / _slug(name), recipe, seed, method.objective, method.facets,
-                                  method.only_wrong_negatives, method.partners)
+                                  method.only_wrong_negatives, method.partners, method.corruption)
         timings[name] = time.perf_counter() - started
         steps[name] = _steps(models[name])
     used = {"pair_records": sorted({e.meta["id"] for e in pairs}), "pairs": len(pairs), "steps": steps}
@@ -535,6 +546,8 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
                    help="evaluate on this split (default test; val to choose settings without the test split)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")
     p.add_argument("--jobs", type=int, default=None, help="seeds trained at once, one process each")
+    p.add_argument("--own-mistakes", action="store_true",
+                   help="add pairs rejecting the SFT model's own wrong answers (Recipe.own_mistakes)")
     p.add_argument("--sft-checkpoint", type=Path, default=None,
                    help="reuse an SFT model trained by this recipe (checked), e.g. var/model-build/sft/best")
     args = p.parse_args(argv)
@@ -544,6 +557,8 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
                "methods": tuple(args.methods) if args.methods else None, "test_limit": args.test_limit, "split": args.split,
                "threads": args.threads, "jobs": args.jobs, "sft_checkpoint": args.sft_checkpoint}
     config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
+    if args.own_mistakes:
+        config = dataclasses.replace(config, recipe=dataclasses.replace(config.recipe, own_mistakes=True))
     if "SFT" not in config.methods:
         config = dataclasses.replace(config, methods=("SFT", *config.methods))
     return config

@@ -63,6 +63,7 @@ class Recipe:
     rejected_per_example: int = 1
     corruption: str = "diffusion"
     partners: str = "any"         # whose context/image is a negative (trainer/config.py: partners)
+    own_mistakes: bool = False    # add pairs rejecting the SFT model's own wrong answers (own_mistake_pairs)
 
 
 # -- data --------------------------------------------------------------------------
@@ -151,6 +152,28 @@ def preference_examples(examples: list[PreferenceExample], per_record: int, seed
     return out
 
 
+def own_mistake_pairs(model_dir: Path, examples: list[PreferenceExample]) -> list[PreferenceExample]:
+    """Pairs that reject what the model itself answers wrongly: chosen = the correct alt.
+
+    These are the pairs the product's feedback loop makes when a user corrects
+    a generated description (DESIGN.md §4): negatives from the model's own
+    distribution (a handle made up from the poster's name, a quote that loses
+    its place and repeats itself), where the corpus's hand-made defects are
+    things it no longer says. One per record the model gets wrong (greedy
+    decoding, the backend's input builder); right answers give none.
+    """
+    from eval_harness.metrics import normalize_for_match
+    from eval_harness.runner import CheckpointDescriber, to_eval_examples
+
+    records = clean_examples(examples)
+    answers = CheckpointDescriber(model_dir).describe(to_eval_examples(records))
+    return [dataclasses.replace(e, rejected=a.text, rejected_decorative=a.decorative,
+                                meta={**e.meta, "rejected_from": "model"})
+            for e, a in zip(records, answers)
+            if (a.decorative, normalize_for_match(a.text) if not a.decorative else "")
+            != (e.chosen_decorative, normalize_for_match(e.chosen) if not e.chosen_decorative else "")]
+
+
 def clean_examples(examples: list[PreferenceExample]) -> list[PreferenceExample]:
     """Evaluation examples: one per record, target = the correct alt."""
     return [dataclasses.replace(e, chosen=e.meta["reference"], chosen_decorative=bool(e.meta["decorative"]))
@@ -204,12 +227,13 @@ def sft(base: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe
 
 def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe, seed: int,
                objective: str = "mcm_dpo", facets: tuple[str, ...] | None = None,
-               only_wrong_negatives: bool = False, partners: str | None = None) -> Path:
-    """A preference stage from ``start``; ``partners`` None takes the recipe's."""
+               only_wrong_negatives: bool = False, partners: str | None = None,
+               corruption: str | None = None) -> Path:
+    """A preference stage from ``start``; ``partners`` and ``corruption`` None take the recipe's."""
     weights = FacetWeights().only(*facets) if facets else FacetWeights()
     cfg = TrainConfig(objective=objective, model_name_or_path=str(start), checkpoint_dir=str(out),
                       learning_rate=recipe.pref_lr, epochs=recipe.pref_epochs, batch_size=recipe.pref_batch,
-                      beta=recipe.beta, seed=seed, facet_weights=weights, corruption=recipe.corruption,
+                      beta=recipe.beta, seed=seed, facet_weights=weights, corruption=corruption or recipe.corruption,
                       rpo_alpha=recipe.rpo_alpha, norm=recipe.norm if objective == "mcm_dpo" else None,
                       only_wrong_negatives=only_wrong_negatives, partners=partners or recipe.partners)
     return train(cfg, examples).model_dir
@@ -283,8 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     base = build_base(work / "base", train_split, recipe.seed)
     sft_dir = sft(base, sft_examples(train_split), work / "sft", recipe, recipe.seed,
                   load_split(corpus_dir, "val", ocr))
-    final = preference(sft_dir, preference_examples(train_split, recipe.rejected_per_example, recipe.seed),
-                       work / "mcm_dpo", recipe, recipe.seed)
+    pairs = preference_examples(train_split, recipe.rejected_per_example, recipe.seed)
+    if recipe.own_mistakes:
+        pairs += own_mistake_pairs(sft_dir, train_split)
+    final = preference(sft_dir, pairs, work / "mcm_dpo", recipe, recipe.seed)
 
     from trainer.export import export_onnx
 

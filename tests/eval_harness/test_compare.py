@@ -89,6 +89,39 @@ def test_the_validation_split_serves_to_choose_and_says_so(quick_run, tmp_path):
     assert "(held-out val split)" in md and "the test split reports" in md
 
 
+def test_own_mistake_pairs_reject_exactly_the_answers_the_model_got_wrong(quick_run, monkeypatch):
+    from eval_harness.runner import CheckpointDescriber, Prediction
+
+    work, _ = quick_run
+    train = compare.load_split(work / "corpus", "train", compare.no_ocr(work / "corpus"))
+    checkpoint = work / "sft-start" / "sft" / "best"
+    records = compare.clean_examples(train)
+
+    # the real model: every pair rejects what it really answered, and only where that was wrong
+    pairs = compare.own_mistake_pairs(checkpoint, train)
+    assert pairs and all(p.is_pair and p.meta["rejected_from"] == "model" for p in pairs)
+    assert all((p.rejected, p.rejected_decorative) != (p.chosen, p.chosen_decorative) for p in pairs)
+
+    # right answers (up to case and edge punctuation) give no pair; wrong words and wrong "decorative" do
+    def answers(self, examples):
+        out = []
+        for i, e in enumerate(examples):
+            ref = e.example.chosen
+            out.append([Prediction(ref.upper() + ".", e.example.chosen_decorative),
+                        Prediction("photo of " + ref, False),
+                        Prediction(ref, not e.example.chosen_decorative)][i % 3])
+        return out
+
+    monkeypatch.setattr(CheckpointDescriber, "describe", answers)
+    pairs = compare.own_mistake_pairs(checkpoint, train)
+    expected = [r for i, r in enumerate(records) if i % 3]
+    assert [p.meta["id"] for p in pairs] == [r.meta["id"] for r in expected]
+    for p, r in zip(pairs, expected):
+        assert (p.chosen, p.chosen_decorative, p.image_path, p.context) == (r.chosen, r.chosen_decorative,
+                                                                             r.image_path, r.context)
+        assert p.rejected in ("photo of " + r.chosen, r.chosen)
+
+
 def test_a_reused_sft_checkpoint_must_match_the_recipe(quick_run, tmp_path):
     work, result = quick_run
     config = compare.quick_config(work, tmp_path)
