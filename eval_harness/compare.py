@@ -84,10 +84,11 @@ METHODS: dict[str, Method] = {
     "MCM-DPO[same-category, swapped images]": Method("mcm_dpo", partners="same_category", corruption="swap"),
 }
 
-# What `make eval` runs: the issue's table (SFT, DPO, MCM-DPO and its facet ablations). The other
-# rows are variants tried on the way (eval_harness/results/README.md); name them with --methods.
+# What `make eval` runs: the issue's table (SFT, DPO, MCM-DPO and its facet ablations) and the MCM-DPO
+# variant that did best on the val split (same-category negatives, 2026-12-01). The other rows are
+# variants tried on the way (eval_harness/results/README.md); name them with --methods.
 DEFAULT_METHODS = ("SFT", "SFT→DPO", "SFT→MCM-DPO", "MCM-DPO[response+image]", "MCM-DPO[response+context]",
-                   "MCM-DPO[response+image+context]")
+                   "MCM-DPO[response+image+context]", "MCM-DPO[same-category negatives]")
 
 QUICK_SIZE = ModelSize()
 
@@ -400,6 +401,7 @@ def _display(path: Path) -> str:
 
 def _write_ids(path: Path, training: dict, evaluated_ids: list[str]) -> str:
     """Which record ids each seed trained and was evaluated on (too long for the report; kept beside it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)  # a run of SFT alone trains nothing per seed
     path.write_text(json.dumps({"sft": training["sft_records"], "pairs": training["pair_records"],
                                 "evaluated": evaluated_ids}))
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
