@@ -39,6 +39,7 @@ import math
 import os
 import platform
 import random
+import shlex
 import shutil
 import subprocess
 import sys
@@ -576,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging()
     config = parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
-    result = run(config, "python -m eval_harness.compare " + " ".join(argv))
+    result = run(config, "python -m eval_harness.compare " + shlex.join(argv))
     print(json.dumps({m: {k: round(v["mean"], 4) for k, v in s.items() if k in ("CIDEr", "ROUGE-L")}
                       for m, s in result["summary"].items()}, indent=1))
     print(f"wrote {config.out_dir / 'comparison.md'} in {result['wall_minutes']} min")
