@@ -66,6 +66,12 @@ class Recipe:
     own_mistakes: bool = False    # add pairs rejecting the SFT model's own wrong answers (own_mistake_pairs)
 
 
+# What `make model` ships: the recipe above with MCM-DPO's negatives drawn from the same category,
+# the MCM-DPO variant that did best on the val split and beat DPO on test in `make eval`
+# (eval_harness/results/README.md). `make eval` starts from Recipe() and names each row's negatives.
+BUNDLED_RECIPE = Recipe(partners="same_category")
+
+
 # -- data --------------------------------------------------------------------------
 
 
@@ -294,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(1)  # measured: 2 threads on 2 busy cores ran 10x slower than 1
-    recipe = Recipe(seed=args.seed)
+    recipe = dataclasses.replace(BUNDLED_RECIPE, seed=args.seed)
     work = Path(args.work)
     started = time.time()
 
