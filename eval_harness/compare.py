@@ -81,7 +81,6 @@ METHODS: dict[str, Method] = {
     "MCM-DPO[response+image+context]": Method("mcm_dpo", ("response", "image", "context"), partners="any"),
     "MCM-DPO[wrong negatives only]": Method("mcm_dpo", only_wrong_negatives=True, partners="any"),
     "MCM-DPO[same-category negatives]": Method("mcm_dpo", partners="same_category"),
-    "MCM-DPO[same-category, wrong only]": Method("mcm_dpo", only_wrong_negatives=True, partners="same_category"),
     "MCM-DPO[same-category, swapped images]": Method("mcm_dpo", partners="same_category", corruption="swap"),
 }
 
