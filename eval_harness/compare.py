@@ -299,23 +299,23 @@ def run(config: ComparisonConfig, command: str) -> dict:
     ocr = ocr_texts(corpus_dir) if config.ocr else no_ocr(corpus_dir)
     train_split = load_split(corpus_dir, "train", ocr)
     val_split = load_split(corpus_dir, "val", ocr)
-    test_examples = to_eval_examples(clean_examples(load_split(corpus_dir, config.split, ocr)))
+    eval_examples = to_eval_examples(clean_examples(load_split(corpus_dir, config.split, ocr)))
     if config.test_limit:
-        test_examples = test_examples[: config.test_limit]
-    test_records = record_fields(corpus_dir, config.split)
-    decided_by = {e.id: test_records[e.example.meta["id"]]["decided_by"] for e in test_examples}
+        eval_examples = eval_examples[: config.test_limit]
+    split_records = record_fields(corpus_dir, config.split)
+    decided_by = {e.id: split_records[e.example.meta["id"]]["decided_by"] for e in eval_examples}
     jar = MeteorJar.shared()
-    evaluated_ids = sorted(e.example.meta["id"] for e in test_examples)
+    evaluated_ids = sorted(e.example.meta["id"] for e in eval_examples)
     log.info("SFT: the common starting point of every method and seed")
     sft_dir, sft_info = train_sft(config, train_split, val_split)
     _refuse_overlap("SFT", evaluated_ids, sft_info["sft_records"])
     t = time.perf_counter()
-    sft_scores, predictions = evaluate(sft_dir, test_examples, decided_by, jar)
-    write_predictions(config.work_dir / "predictions-sft.jsonl", test_examples, predictions)
+    sft_scores, predictions = evaluate(sft_dir, eval_examples, decided_by, jar)
+    write_predictions(config.work_dir / "predictions-sft.jsonl", eval_examples, predictions)
     sft_result = {"scores": sft_scores, "checkpoint": _display(sft_dir), "steps": _steps(sft_dir),
                   "train_seconds": sft_info["train_seconds"], "reused_checkpoint": sft_info["reused"],
                   "eval_seconds": round(time.perf_counter() - t, 1), "records": len(sft_info["sft_records"])}
-    shared = SeedInputs(config, sft_dir, train_split, test_examples, decided_by, evaluated_ids,
+    shared = SeedInputs(config, sft_dir, train_split, eval_examples, decided_by, evaluated_ids,
                         sft_info["sft_records"], sft_result["steps"])
     if config.jobs > 1 and len(config.seeds) > 1:
         # seeds are independent: one process each (spawned, so no OpenMP state is forked)
@@ -336,7 +336,7 @@ def run(config: ComparisonConfig, command: str) -> dict:
         "machine": {"cpus": os.cpu_count(), "torch_threads": config.threads, "jobs": config.jobs,
                     "python": platform.python_version()},
         "wall_minutes": round((time.perf_counter() - started) / 60, 1),
-        "test_examples": len(test_examples),
+        "test_examples": len(eval_examples),
         "honesty": honesty,
         "summary": summarize(per_seed, config.methods),
         "sft": sft_result,
@@ -353,7 +353,7 @@ class SeedInputs:
     config: ComparisonConfig
     sft_dir: Path
     train_split: list
-    test_examples: list
+    eval_examples: list  # of the split the run reports on (config.split)
     decided_by: dict[str, str]
     evaluated_ids: list[str]
     sft_records: list[str]
@@ -378,10 +378,10 @@ def run_seed(inputs: SeedInputs, seed: int, jar=None) -> dict:
     scores, eval_seconds = {}, {}
     for name, model_dir in models.items():
         t = time.perf_counter()
-        scores[name], predictions = evaluate(model_dir, inputs.test_examples, inputs.decided_by, jar)
+        scores[name], predictions = evaluate(model_dir, inputs.eval_examples, inputs.decided_by, jar)
         eval_seconds[name] = round(time.perf_counter() - t, 1)
         write_predictions(config.work_dir / f"seed-{seed}" / f"predictions-{_slug(name)}.jsonl",
-                          inputs.test_examples, predictions)
+                          inputs.eval_examples, predictions)
     training["sft_records"] = inputs.sft_records
     return {"scores": scores, "eval_seconds": eval_seconds,
             "train_seconds": {k: round(v, 1) for k, v in training["train_seconds"].items()},
