@@ -18,6 +18,8 @@ import dataclasses
 import json
 import logging
 import math
+import multiprocessing
+import os
 import random
 import shutil
 import subprocess
@@ -87,12 +89,15 @@ def ensure_corpus(corpus_dir: Path, recipe: Recipe) -> Path:
     return corpus_dir
 
 
-def ocr_texts(corpus_dir: Path, cached_only: bool = False) -> dict[str, str]:
+def ocr_texts(corpus_dir: Path, cached_only: bool = False, workers: int = 0) -> dict[str, str]:
     """OCR text of every corpus image, read by the backend's own reader (train/serve parity).
 
-    Cached in ``ocr.json`` beside the corpus: OCR is the slowest step of `make model`.
-    ``cached_only`` returns the cache as it is (a time-boxed build then trains
-    on the images already read; see :func:`load_split`).
+    Cached in ``ocr.json`` beside the corpus: OCR is the slowest step of `make model`,
+    so it runs in ``workers`` processes (default: one per core; ONNX Runtime inside
+    each is held to one thread) and the cache is saved every few hundred images, so
+    an interrupted build resumes where it stopped. ``cached_only`` returns the cache
+    as it is (a time-boxed build then trains on the images already read; see
+    :func:`load_split`).
     """
     cache_path = corpus_dir / "ocr.json"
     cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
@@ -102,17 +107,31 @@ def ocr_texts(corpus_dir: Path, cached_only: bool = False) -> dict[str, str]:
                      for line in (corpus_dir / f"{split}.jsonl").read_text().splitlines() if line.strip()})
     todo = [i for i in images if i not in cache]
     if todo:
-        from PIL import Image
-
-        reader = OcrReader(enabled=True, timeout_s=60)
-        for n, name in enumerate(tqdm(todo, desc="OCR")):
-            with Image.open(corpus_dir / name) as image:
-                cache[name] = reader.read(image)
-            if n % 200 == 199:
-                cache_path.write_text(json.dumps(cache))
+        workers = workers or min(len(todo), os.cpu_count() or 1)
+        context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
+        with context.Pool(workers, initializer=_start_ocr_worker, initargs=(str(corpus_dir),)) as pool:
+            read = pool.imap_unordered(_ocr_one, todo, chunksize=8)
+            for n, (name, text) in enumerate(tqdm(read, total=len(todo), desc="OCR"), 1):
+                cache[name] = text
+                if n % 200 == 0:
+                    cache_path.write_text(json.dumps(cache))
         cache_path.write_text(json.dumps(cache))
-        log.info("OCR: %s", reader.stats)
     return cache
+
+
+_OCR_WORKER: dict = {}
+
+
+def _start_ocr_worker(corpus_dir: str) -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    _OCR_WORKER.update(reader=OcrReader(enabled=True, timeout_s=60), corpus_dir=Path(corpus_dir))
+
+
+def _ocr_one(name: str) -> tuple[str, str]:
+    from PIL import Image
+
+    with Image.open(_OCR_WORKER["corpus_dir"] / name) as image:
+        return name, _OCR_WORKER["reader"].read(image)
 
 
 def load_split(corpus_dir: Path, split: str, ocr: dict[str, str]) -> list[PreferenceExample]:
