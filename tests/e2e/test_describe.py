@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import time
 
+from playwright.sync_api import expect
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
@@ -37,7 +38,9 @@ def test_every_kind_of_unlabeled_image_gets_a_name(ext, site):
     # A control whose only content is an image is named by the generated text.
     link_name = attr(page, "img-in-link", "alt")
     assert page.get_by_role("link", name=link_name, exact=True).count() >= 1
-    assert page.get_by_role("button", name=attr(page, "input-image", "aria-label"), exact=True).count() == 1
+    # (the untrained test model may give several controls the same name: asked of the element itself)
+    expect(page.locator("#input-image")).to_have_role("button")
+    expect(page.locator("#input-image")).to_have_accessible_name(attr(page, "input-image", "aria-label"))
 
     # Good author alt, authored alt="" and hidden images are left as they were.
     for element_id, alt in UNTOUCHED.items():
