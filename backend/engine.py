@@ -137,14 +137,6 @@ class OnnxModel:
         self.padded = {"attention_mask", "position_ids"} <= set(past_inputs)
         self._self_names = [n for n in past_inputs if n.startswith("past_key_values") and ".encoder_" not in n]
         self._cross_names = [n for n in past_inputs if n.startswith("past_key_values") and ".encoder_" in n]
-        # A model with a copy head (trainer.copying) also hands its prompt's copy state
-        # from the first call to the next ones: the keys, targets and scores depend on
-        # the image's row only, like the cross-attention cache; the copy position and
-        # attention are the beam's own, like the self-attention cache, and come back
-        # from every call.
-        self._copy_names = [n for n in past_inputs if n.startswith("copy_")]
-        self._pointer_names = [n for n in past_inputs if n.startswith("past_copy_")]
-        self._row_names = self._self_names + self._pointer_names
 
     def build_input(self, image: Image.Image, context: PageContext, ocr_text: str) -> ModelInput:
         return build_model_input(image, context, ocr_text, self.tokenizer, self.image_processor)
@@ -167,10 +159,9 @@ class OnnxModel:
     def _prefill(self, prompts: list[list[int]], hidden: np.ndarray):
         """Run the prompts, left-padded to one length.
 
-        Returns the last position's log-probs [N, V], the self-attention cache, the
-        per-image state the next steps take (the cross-attention cache and any copy
-        state, or the encoder states themselves for optimum's graph), and the
-        attention mask.
+        Returns the last position's log-probs [N, V], the self-attention cache, what
+        the next steps attend to instead of the encoder states (the cross-attention
+        cache, or the encoder states themselves), and the attention mask.
         """
         length = max(len(p) for p in prompts)
         ids = np.full((len(prompts), length), self.pad_id, dtype=np.int64)
@@ -179,26 +170,20 @@ class OnnxModel:
             ids[row, length - len(prompt):] = prompt
             mask[row, length - len(prompt):] = 1
         outputs = self.decoder.run(None, self._feed(ids, mask, hidden))
-        carried = len(self._pointer_names)
-        caches, pointers = outputs[1: len(outputs) - carried], outputs[len(outputs) - carried:]
-        own, cross = caches[: len(self._self_names)] + pointers, caches[len(self._self_names):]
+        caches = outputs[1:]
+        own, cross = caches[: len(self._self_names)], caches[len(self._self_names):]
         return _log_softmax(outputs[0][:, -1, :]), own, (cross if self._cross_names else [hidden]), mask
 
     def _next_step(self, tokens: np.ndarray, mask: np.ndarray, past: list[np.ndarray], cross: list[np.ndarray]):
-        """One token per row; ``cross``: the rows' per-image state (see :meth:`_prefill`)."""
-        logp, past = self._continue(tokens[:, None], mask, past, cross)
-        return logp[:, -1, :], past
-
-    def _continue(self, ids: np.ndarray, mask: np.ndarray, past: list[np.ndarray], cross: list[np.ndarray]):
-        """Tokens ``ids`` [R, n] after the cache: log-probs at each [R, n, V] and the grown cache."""
-        feed = self._feed(ids, mask, None)
-        feed.update(zip(self._row_names, past))
+        """One token per row; ``cross``: the rows' cross-attention cache (or encoder states, for optimum's graph)."""
+        feed = self._feed(tokens[:, None], mask, None)
+        feed.update(zip(self._self_names, past))
         if self._cross_names:
-            feed.update(zip(self._cross_names + self._copy_names, cross))
+            feed.update(zip(self._cross_names, cross))
         else:
             feed["encoder_hidden_states"] = cross[0]
         outputs = self.decoder_with_past.run(None, feed)
-        return _log_softmax(outputs[0]), outputs[1:]
+        return _log_softmax(outputs[0][:, -1, :]), outputs[1:]
 
     def generate_greedy(self, model_input: ModelInput, max_new_tokens: int = 32) -> list[int]:
         """Prompt + greedy continuation (eos included), the same shape ``generate`` returns."""
@@ -270,24 +255,11 @@ class OnnxModel:
         return results
 
     def score(self, prompt_ids: list[int], hidden: np.ndarray, response_ids: list[int]) -> Hypothesis:
-        """The model's log-probability of a given response, teacher-forced.
-
-        Two calls, as in decoding: the prompt, then the whole response but its last
-        token after the cache. One call over prompt + response would let a copy
-        head copy from the response it is scoring.
-        """
-        logp, past, cross, mask = self._prefill([list(prompt_ids)], hidden[None])
-        rows = [logp[0]]
-        if self._pointer_names:  # the copy position moves token by token
-            for token in list(response_ids)[:-1]:
-                mask = np.concatenate([mask, np.ones((1, 1), dtype=np.int64)], axis=1)
-                logp, past = self._next_step(np.array([token]), mask, past, cross)
-                rows.append(logp[0])
-        elif len(response_ids) > 1:
-            ids = np.array([list(response_ids)[:-1]], dtype=np.int64)
-            mask = np.concatenate([mask, np.ones_like(ids)], axis=1)
-            rows += list(self._continue(ids, mask, past, cross)[0][0])
-        return Hypothesis(list(response_ids), float(sum(row[t] for row, t in zip(rows, response_ids))))
+        """The model's log-probability of a given response (one teacher-forced decoder pass)."""
+        ids = np.array([list(prompt_ids) + list(response_ids)[:-1]], dtype=np.int64)
+        logits = self.decoder.run(None, self._feed(ids, np.ones_like(ids), hidden[None]))[0][0]
+        logp = _log_softmax(logits[len(prompt_ids) - 1:])
+        return Hypothesis(list(response_ids), float(sum(logp[i, t] for i, t in enumerate(response_ids))))
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:

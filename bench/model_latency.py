@@ -39,19 +39,23 @@ def onnx_greedy(model, pixel_values: np.ndarray, prompt_ids: list[int], new_toke
     return np.stack(generated, axis=1)
 
 
-def torch_greedy(policy, pixel_values: torch.Tensor, prompt_ids: list[int], new_tokens: int) -> torch.Tensor:
-    """The PyTorch decoding the trainer and evaluation use (copy head included), ``new_tokens`` per image."""
-    return torch.tensor(policy.generate(pixel_values, [prompt_ids] * len(pixel_values), new_tokens, stop_at_eos=False))
+def torch_greedy(model, pixel_values: torch.Tensor, prompt_ids: list[int], new_tokens: int) -> torch.Tensor:
+    with torch.no_grad():
+        return model.generate(pixel_values=pixel_values,
+                              decoder_input_ids=torch.tensor([prompt_ids] * len(pixel_values)),
+                              attention_mask=None, do_sample=False, num_beams=1,
+                              min_new_tokens=new_tokens, max_new_tokens=new_tokens)
 
 
 def run(models: ModelSet, cfg: BenchConfig) -> list[Figure]:
+    from transformers import VisionEncoderDecoderModel
+
     from backend.engine import CPU, OnnxModel
     from backend.modelinput import PageContext
-    from trainer.modeling import VisionEncoderDecoderPolicy
 
     onnx = OnnxModel(models.onnx_dir, providers=[CPU])
     onnx.eos_id = -1  # no token ends a hypothesis: fixed-length decoding for cost comparison
-    eager = VisionEncoderDecoderPolicy.from_pretrained(models.checkpoint_dir).eval()
+    eager = VisionEncoderDecoderModel.from_pretrained(models.checkpoint_dir).eval()
     context = PageContext(caption="Quarterly sales", heading="Report", page_title="Example")
     images = sample_images(8, cfg.seed)
     inputs = [onnx.build_input(image, context, "") for image in images]

@@ -15,14 +15,6 @@ time of a 16-image request. The two graphs written here replace optimum's
   optimum's graph recomputes them from the encoder states at every token, for
   every beam, which is most of a step's arithmetic.
 
-- with a copy head (trainer.copying), the graphs return the *mixed* log-probabilities
-  as ``logits`` (the engine's softmax leaves them unchanged), the first call also
-  returns the prompt's copy state (``copy_key``, ``copy_target``,
-  ``copy_source_score``) and the calls with past take it back, like the
-  cross-attention cache; the copy position and attention go from each call to the
-  next (``present_copy_*`` → ``past_copy_*``), like the self-attention cache. With
-  a copy head, a call with past takes one token per row.
-
 The GPT-2 decoder runs with eager attention: its causal mask is built in the
 graph from a fixed buffer, and the padding mask is added to it, which traces to
 plain ONNX ops (the SDPA path builds its mask with vmap, which does not trace).
@@ -35,16 +27,11 @@ import torch
 from transformers import VisionEncoderDecoderModel
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
-from trainer.copying import CopyHead, copy_sources, load_copy_head
-
 DECODER_FILES = {False: "decoder_model.onnx", True: "decoder_with_past_model.onnx"}
 # Added to attention scores at padded keys. Not finfo.min: a query row that sees only
 # padding must stay finite, and exp(-1e4) is exactly 0 in float32 anyway.
 PAD_SCORE = -1e4
 TRACE_ENCODER_LENGTH = 5  # any length: the encoder axis is dynamic
-TRACE_PROMPT_LENGTH = 4  # likewise the prompt axis of the copy state
-COPY_STATE = ["copy_key", "copy_target", "copy_source_score"]  # per image
-COPY_CARRIED = ["copy_position", "copy_attention"]  # per beam: past_… in, present_… out
 
 
 class DecoderStep(torch.nn.Module):
@@ -53,13 +40,12 @@ class DecoderStep(torch.nn.Module):
     Without past (the prompt): ``(input_ids, attention_mask, position_ids,
     encoder_hidden_states)`` → logits, self-attention and cross-attention caches.
     With past: ``(input_ids, attention_mask, position_ids, *self_cache, *cross_cache)``
-    → logits and the self-attention cache. A copy head adds its state (``COPY_STATE``)
-    to the first call's outputs and to the later calls' inputs.
+    → logits and the self-attention cache.
     """
 
-    def __init__(self, decoder: torch.nn.Module, with_past: bool, copy_head: CopyHead | None = None):
+    def __init__(self, decoder: torch.nn.Module, with_past: bool):
         super().__init__()
-        self.decoder, self.with_past, self.copy_head = decoder, with_past, copy_head
+        self.decoder, self.with_past = decoder, with_past
         self.layers = decoder.config.n_layer
 
     def forward(self, input_ids, attention_mask, position_ids, *rest):
@@ -77,34 +63,17 @@ class DecoderStep(torch.nn.Module):
         padding = (1.0 - attention_mask[:, None, None, :].to(encoder_hidden_states.dtype)) * PAD_SCORE
         out = self.decoder(input_ids=input_ids, attention_mask=padding, position_ids=position_ids,
                            encoder_hidden_states=encoder_hidden_states,
-                           past_key_values=EncoderDecoderCache(own, cross), use_cache=True,
-                           output_hidden_states=self.copy_head is not None)
+                           past_key_values=EncoderDecoderCache(own, cross), use_cache=True)
         caches = [out.past_key_values.self_attention_cache]
         if not self.with_past:
             caches.append(out.past_key_values.cross_attention_cache)
-        logits, copy_state = out.logits, []
-        if self.copy_head is not None:
-            states = out.hidden_states[-1]
-            if self.with_past:
-                keys, targets, source_score, position, attention = rest[4 * self.layers: 4 * self.layers + 5]
-                logits, carried = self.copy_head.step(logits, states, keys, targets, source_score, input_ids[:, 0],
-                                                      (position, attention))
-            else:  # the whole (left-padded) prompt: attention_mask marks its tokens
-                keys = self.copy_head.keys(states)
-                targets, source_score = copy_sources(input_ids, attention_mask)
-                copy_state = [keys, targets, source_score]
-                logits, carried = self.copy_head.start(logits, states, keys, targets, source_score)
-            copy_state += list(carried)
-        flat = [t for cache in caches for layer in cache.layers for t in (layer.keys, layer.values)]
-        return (logits, *flat, *copy_state)
+        return (out.logits, *[t for cache in caches for layer in cache.layers for t in (layer.keys, layer.values)])
 
 
 def export_decoders(checkpoint_dir: str | Path, out_dir: str | Path, opset: int = 17) -> None:
     """Write both decoder graphs of ``checkpoint_dir``'s model into ``out_dir`` (replacing optimum's)."""
     model = VisionEncoderDecoderModel.from_pretrained(checkpoint_dir, attn_implementation="eager").eval()
     decoder = model.decoder
-    copy_head = load_copy_head(checkpoint_dir)
-    has_copy = copy_head is not None
     if decoder.config.model_type != "gpt2":
         raise NotImplementedError(f"padded decoder export knows GPT-2 decoders, not {decoder.config.model_type!r}")
     layers, heads = decoder.config.n_layer, decoder.config.n_head
@@ -115,20 +84,11 @@ def export_decoders(checkpoint_dir: str | Path, out_dir: str | Path, opset: int 
         past = _cache_names("past_key_values", layers, ["", "encoder_"] if with_past else [])
         present = _cache_names("present", layers, [""] if with_past else ["", "encoder_"])
         names = ["input_ids", "attention_mask", "position_ids"] + ([] if with_past else ["encoder_hidden_states"]) + past
-        if has_copy:
-            names += [*COPY_STATE, *(f"past_{n}" for n in COPY_CARRIED)] if with_past else []
-        outputs = ["logits", *present]
-        if has_copy:
-            outputs += ([] if with_past else COPY_STATE) + [f"present_{n}" for n in COPY_CARRIED]
         args = [torch.zeros(batch, new, dtype=torch.int64), torch.ones(batch, past_len + new, dtype=torch.int64),
                 torch.arange(past_len, past_len + new).repeat(batch, 1)]
         if not with_past:
             args.append(torch.zeros(batch, TRACE_ENCODER_LENGTH, model.config.encoder.hidden_size))
         args += [torch.zeros(batch, heads, TRACE_ENCODER_LENGTH if _is_cross(n) else past_len, head_dim) for n in past]
-        if with_past and copy_head is not None:
-            args += [torch.zeros(batch, TRACE_PROMPT_LENGTH, copy_head.dim),
-                     torch.zeros(batch, TRACE_PROMPT_LENGTH, dtype=torch.int64), torch.zeros(batch, TRACE_PROMPT_LENGTH),
-                     torch.zeros(batch, TRACE_PROMPT_LENGTH), torch.zeros(batch, TRACE_PROMPT_LENGTH)]
         axes = {"input_ids": {0: "batch_size", 1: "decoder_sequence_length"},
                 "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
                 "position_ids": {0: "batch_size", 1: "decoder_sequence_length"},
@@ -138,13 +98,10 @@ def export_decoders(checkpoint_dir: str | Path, out_dir: str | Path, opset: int 
                      for n in past})
         axes.update({n: {0: "batch_size", 2: "encoder_sequence_length" if _is_cross(n) else "total_sequence_length"}
                      for n in present})
-        axes.update({n: {0: "batch_size", 1: "prompt_length"}
-                     for n in [*COPY_STATE, *(f"{io}_{c}" for io in ("past", "present") for c in COPY_CARRIED)]})
-        axes = {n: a for n, a in axes.items() if n in (*names, *outputs)}
+        axes = {n: a for n, a in axes.items() if n in (*names, "logits", *present)}
         with torch.no_grad():
-            torch.onnx.export(DecoderStep(decoder, with_past, copy_head), tuple(args),
-                              str(Path(out_dir) / DECODER_FILES[with_past]),
-                              input_names=names, output_names=outputs, dynamic_axes=axes,
+            torch.onnx.export(DecoderStep(decoder, with_past), tuple(args), str(Path(out_dir) / DECODER_FILES[with_past]),
+                              input_names=names, output_names=["logits", *present], dynamic_axes=axes,
                               opset_version=opset, dynamo=False)
 
 

@@ -28,7 +28,6 @@ import torch
 from torch import nn
 from transformers import AutoImageProcessor, AutoTokenizer, VisionEncoderDecoderModel
 
-from trainer.copying import CopyHead, copy_sources, load_copy_head
 from trainer.losses import sequence_logprobs
 
 log = logging.getLogger(__name__)
@@ -46,11 +45,9 @@ class PackedSequences:
     input_ids: torch.Tensor  # long [B, T]
     attention_mask: torch.Tensor  # long [B, T]
     response_mask: torch.Tensor  # float [B, T-1]
-    prompt_mask: torch.Tensor  # long [B, T]: the prompt tokens, what a copy head may copy from
 
     def to(self, device: torch.device | str) -> "PackedSequences":
-        return PackedSequences(*(t.to(device) for t in (self.input_ids, self.attention_mask, self.response_mask,
-                                                         self.prompt_mask)))
+        return PackedSequences(*(t.to(device) for t in (self.input_ids, self.attention_mask, self.response_mask)))
 
 
 def pack_sequences(prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]], pad_id: int,
@@ -69,17 +66,15 @@ def pack_sequences(prompts: Sequence[Sequence[int]], responses: Sequence[Sequenc
     input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
     attention = torch.zeros((len(prompts), width), dtype=torch.long)
     response_mask = torch.zeros((len(prompts), width - 1), dtype=torch.float32)
-    prompt_mask = torch.zeros((len(prompts), width), dtype=torch.long)
     for row, (prompt, response) in enumerate(zip(prompts, responses)):
         if not prompt or not response:
             raise ValueError("prompt (with its start token) and response must both be non-empty")
         seq = list(prompt) + list(response)
         input_ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
         attention[row, : len(seq)] = 1
-        prompt_mask[row, : len(prompt)] = 1
         # target position j predicts seq[j + 1]; it is a response token when j + 1 >= len(prompt)
         response_mask[row, len(prompt) - 1 : len(seq) - 1] = 1.0
-    return PackedSequences(input_ids, attention, response_mask, prompt_mask)
+    return PackedSequences(input_ids, attention, response_mask)
 
 
 @runtime_checkable
@@ -118,16 +113,11 @@ class VisionEncoderDecoderPolicy(nn.Module):
 
     The context prompt is the decoder's prefix (``backend.modelinput``), so one
     forward pass scores any number of (image, context, response) combinations.
-    With a ``copy_head`` (trainer.copying) the decoder's next-token distribution
-    mixes in tokens copied from the prompt, in every forward pass and in
-    :meth:`generate` alike.
     """
 
-    def __init__(self, model: nn.Module, tokenizer, image_processor, lora: bool = False,
-                 copy_head: CopyHead | None = None):
+    def __init__(self, model: nn.Module, tokenizer, image_processor, lora: bool = False):
         super().__init__()
         self.model = model
-        self.copy_head = copy_head
         self.tokenizer = tokenizer
         self.image_processor = image_processor
         self.lora = lora
@@ -165,7 +155,7 @@ class VisionEncoderDecoderPolicy(nn.Module):
         if freeze_vision_encoder:
             for param in _base(model).encoder.parameters():
                 param.requires_grad_(False)
-        return cls(model, tokenizer, processor, lora=lora_rank > 0, copy_head=load_copy_head(name_or_path))
+        return cls(model, tokenizer, processor, lora=lora_rank > 0)
 
     # -- AltTextPolicy -------------------------------------------------------
     def pack(self, prompts, responses) -> PackedSequences:
@@ -173,30 +163,18 @@ class VisionEncoderDecoderPolicy(nn.Module):
 
     def forward(self, pixel_values: torch.Tensor, image_index: torch.Tensor, seqs: PackedSequences) -> torch.Tensor:
         base = _base(self.model)
-        encoder_states = self._encode(pixel_values)  # [N, S, H] — once per image
+        encoder_states = base.encoder(pixel_values=pixel_values).last_hidden_state  # [N, S, H] — once per image
+        if base.encoder.config.hidden_size != base.decoder.config.hidden_size and base.decoder.config.cross_attention_hidden_size is None:
+            encoder_states = base.enc_to_dec_proj(encoder_states)
         hidden = encoder_states.index_select(0, image_index)  # [B, S, H]: a view per sequence, no re-encoding
         decoder_inputs = seqs.input_ids[:, :-1]
-        out = base.decoder(
+        logits = base.decoder(
             input_ids=decoder_inputs,
             attention_mask=seqs.attention_mask[:, :-1],
             encoder_hidden_states=hidden,
             use_cache=False,
-            output_hidden_states=self.copy_head is not None,
-        )
-        logits = out.logits
-        if self.copy_head is not None:
-            states = out.hidden_states[-1]
-            targets, source_score = copy_sources(decoder_inputs, seqs.prompt_mask[:, :-1])
-            logits = self.copy_head.teacher_forced(logits, states, self.copy_head.keys(states), targets, source_score,
-                                                   decoder_inputs, seqs.prompt_mask.sum(dim=1))
+        ).logits
         return sequence_logprobs(logits, seqs.input_ids[:, 1:], seqs.response_mask)
-
-    def _encode(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        base = _base(self.model)
-        states = base.encoder(pixel_values=pixel_values).last_hidden_state
-        if base.encoder.config.hidden_size != base.decoder.config.hidden_size and base.decoder.config.cross_attention_hidden_size is None:
-            states = base.enc_to_dec_proj(states)
-        return states
 
     @contextlib.contextmanager
     def reference(self) -> Iterator[None]:
@@ -212,46 +190,18 @@ class VisionEncoderDecoderPolicy(nn.Module):
             yield
 
     @torch.no_grad()
-    def generate(self, pixel_values, prompts, max_new_tokens: int = 32, stop_at_eos: bool = True) -> list[list[int]]:
-        """Greedy, with the key/value cache; the end token is included when it is reached.
-
-        Written out rather than ``model.generate`` because the copy head's state (the
-        prompt's keys, the copy position) is carried beside the cache, as the ONNX
-        engine carries it. ``stop_at_eos=False`` decodes exactly ``max_new_tokens``
-        (benchmarks compare fixed work).
-        """
-        decoder = _base(self.model).decoder  # LoRA layers are injected in place, so this includes them
-        head, eos = self.copy_head, self.tokenizer.eos_token_id
+    def generate(self, pixel_values, prompts, max_new_tokens: int = 32) -> list[list[int]]:
+        base = _base(self.model)  # LoRA layers are injected in place, so this includes them
         out: list[list[int]] = []
         for pixels, prompt in zip(pixel_values, prompts):  # one at a time: prompts differ in length
-            encoder_states = self._encode(pixels[None])
-            ids = torch.tensor([list(prompt)], device=pixels.device)
-            step = decoder(input_ids=ids, encoder_hidden_states=encoder_states, use_cache=True,
-                           output_hidden_states=head is not None)
-            if head is None:
-                logp = torch.log_softmax(step.logits[:, -1].float(), dim=-1)
-            else:
-                states = step.hidden_states[-1]
-                prompt_state = (head.keys(states), *copy_sources(ids, torch.ones_like(ids)))
-                logp, copy_state = head.start(step.logits, states, *prompt_state)
-                logp = logp[:, -1]
-            new: list[int] = []
-            for _ in range(max_new_tokens):
-                token = int(logp[0].argmax())
-                new.append(token)
-                if token == eos and stop_at_eos:
-                    break
-                tokens = torch.tensor([[token]], device=pixels.device)
-                step = decoder(input_ids=tokens, encoder_hidden_states=encoder_states,
-                               past_key_values=step.past_key_values, use_cache=True,
-                               output_hidden_states=head is not None)
-                if head is None:
-                    logp = torch.log_softmax(step.logits[:, -1].float(), dim=-1)
-                else:
-                    logp, copy_state = head.step(step.logits, step.hidden_states[-1], *prompt_state,
-                                                 tokens[:, 0], copy_state)
-                    logp = logp[:, -1]
-            out.append(new)
+            ids = base.generate(
+                pixel_values=pixels[None],
+                decoder_input_ids=torch.tensor([list(prompt)], device=pixels.device),
+                do_sample=False,
+                num_beams=1,
+                max_new_tokens=max_new_tokens,
+            )[0].tolist()
+            out.append(ids[len(prompt):])
         return out
 
     def save_pretrained(self, out_dir: str | Path) -> None:
@@ -259,8 +209,6 @@ class VisionEncoderDecoderPolicy(nn.Module):
         # merging a copy keeps the adapters of the model being trained intact
         model = copy.deepcopy(self.model).merge_and_unload() if self.lora else self.model
         model.save_pretrained(out)
-        if self.copy_head is not None:
-            self.copy_head.save(out)
         self.tokenizer.save_pretrained(out)
         self.image_processor.save_pretrained(out)
 

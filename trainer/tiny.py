@@ -26,7 +26,6 @@ from transformers import (
 )
 
 from backend.modelinput import EOS_TOKEN, SPECIAL_TOKENS
-from trainer.copying import CopyHead
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,6 @@ class ModelSize:
     decoder_layers: int = 2
     vocab_size: int = 600
     max_positions: int = 256
-    copy_dim: int = 16  # the copy head's query/key size (trainer.copying); 0 = no copy head
 
 
 # Words every tokenizer learns, so prompts and typical alt text tokenize sensibly
@@ -125,8 +123,6 @@ def build_model(
     )
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
-    if size.copy_dim:
-        CopyHead(size.hidden, size.copy_dim).save(out)
     tokenizer.save_pretrained(out)
     processor.save_pretrained(out)
     return out
@@ -141,4 +137,4 @@ def _init(config, part: str):
 # The size of the bundled default model (`make model`): small enough to answer in
 # a few milliseconds per image on 2 CPU cores and to commit (well under 50 MB of ONNX).
 BUNDLED_SIZE = ModelSize(image_size=64, patch_size=8, hidden=96, layers=2, heads=4,
-                         decoder_layers=3, vocab_size=1500, max_positions=256, copy_dim=64)
+                         decoder_layers=3, vocab_size=1500, max_positions=256)

@@ -99,10 +99,7 @@ def test_mcm_dpo_preference_accuracies_rise(tiny_checkpoint, examples, tmp_path)
     facets = [k for k in first if k.startswith("facet_accuracies/")]
     assert len(facets) == 7
     assert first["loss"] == pytest.approx(math.log(2), abs=1e-5)
-    # no margin yet: the policy is the reference (equal up to float rounding: the copy head's
-    # per-step loop reduces over lengths padded per batch, and batches are shuffled in training)
-    assert abs(first["rewards/margins"]) < 1e-4 and abs(first["rewards/chosen"]) < 1e-4
-    assert all(first[k] <= 0.25 for k in facets)
+    assert all(first[k] == 0.0 for k in facets)  # no margin yet: the policy is the reference
     assert last["loss"] < first["loss"] - 0.1
     assert sum(last[k] for k in facets) / len(facets) >= 0.75
     assert last["rewards/accuracies"] >= 0.75

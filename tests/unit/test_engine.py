@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from transformers import VisionEncoderDecoderModel
+from transformers import AutoImageProcessor, AutoTokenizer, VisionEncoderDecoderModel
 
 from backend.engine import AltTextEngine, EngineSettings, Hypothesis, OnnxModel
 from backend.modelinput import PageContext, build_model_input
@@ -21,50 +21,19 @@ def images():
 
 
 def test_onnx_greedy_matches_pytorch_token_for_token(tiny_checkpoint, tiny_onnx):
-    from trainer.modeling import VisionEncoderDecoderPolicy
-
-    policy = VisionEncoderDecoderPolicy.from_pretrained(tiny_checkpoint).eval()
-    assert policy.copy_head is not None  # the copied tokens are mixed in the same way in both
+    torch_model = VisionEncoderDecoderModel.from_pretrained(tiny_checkpoint).eval()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_checkpoint)
+    processor = AutoImageProcessor.from_pretrained(tiny_checkpoint)
     onnx = OnnxModel(tiny_onnx, providers=["CPUExecutionProvider"])
     for image, context in zip(images(), CONTEXTS):
-        model_input = build_model_input(image, context, "OPEN 24 HOURS", policy.tokenizer, policy.image_processor)
+        model_input = build_model_input(image, context, "OPEN 24 HOURS", tokenizer, processor)
         assert len(model_input.prompt_ids) > 3  # the context really is in the prompt
-        new = policy.generate(torch.from_numpy(model_input.pixel_values[None]), [model_input.prompt_ids], 20)[0]
-        assert onnx.generate_greedy(model_input, max_new_tokens=20) == list(model_input.prompt_ids) + new
-
-
-@pytest.fixture(scope="module")
-def plain_checkpoint(tmp_path_factory):
-    """A checkpoint without a copy head, as a pretrained one from a hub comes."""
-    from trainer.tiny import ModelSize, build_model
-
-    return build_model(tmp_path_factory.mktemp("plain") / "checkpoint", texts=["open 24 hours"],
-                       size=ModelSize(copy_dim=0), seed=3)
-
-
-@pytest.fixture(scope="module")
-def plain_onnx(plain_checkpoint, tmp_path_factory):
-    from trainer.export import export_onnx
-
-    return export_onnx(plain_checkpoint, tmp_path_factory.mktemp("plain-onnx") / "model")
-
-
-def test_without_a_copy_head_generation_is_hugging_face_greedy(plain_checkpoint, plain_onnx):
-    """No copy head: the policy decodes exactly as ``model.generate``, and so does its export."""
-    from trainer.modeling import VisionEncoderDecoderPolicy
-
-    policy = VisionEncoderDecoderPolicy.from_pretrained(plain_checkpoint).eval()
-    assert policy.copy_head is None
-    hf_model = VisionEncoderDecoderModel.from_pretrained(plain_checkpoint).eval()
-    onnx = OnnxModel(plain_onnx, providers=["CPUExecutionProvider"])
-    assert not onnx._copy_names
-    for image, context in zip(images(), CONTEXTS):
-        model_input = build_model_input(image, context, "OPEN 24 HOURS", policy.tokenizer, policy.image_processor)
-        pixels = torch.from_numpy(model_input.pixel_values[None])
         with torch.no_grad():
-            expected = hf_model.generate(pixel_values=pixels, decoder_input_ids=torch.tensor([model_input.prompt_ids]),
-                                         do_sample=False, num_beams=1, max_new_tokens=20)[0].tolist()
-        assert list(model_input.prompt_ids) + policy.generate(pixels, [model_input.prompt_ids], 20)[0] == expected
+            expected = torch_model.generate(
+                pixel_values=torch.from_numpy(model_input.pixel_values[None]),
+                decoder_input_ids=torch.tensor([model_input.prompt_ids]),
+                do_sample=False, num_beams=1, max_new_tokens=20,
+            )[0].tolist()
         assert onnx.generate_greedy(model_input, max_new_tokens=20) == expected
 
 
@@ -169,18 +138,17 @@ def test_images_that_alt_empty_would_harm_are_never_decorative(tiny_onnx, monkey
 
 
 @pytest.fixture(scope="module")
-def optimum_onnx(plain_checkpoint, tmp_path_factory):
-    """A checkpoint as optimum alone exports it: no attention mask, no cross-attention cache, no copy head."""
+def optimum_onnx(tiny_checkpoint, tmp_path_factory):
+    """The tiny checkpoint as optimum alone exports it: no attention mask, no cross-attention cache."""
     from optimum.exporters.onnx import main_export
 
     out = tmp_path_factory.mktemp("optimum-onnx") / "model"
-    main_export(model_name_or_path=str(plain_checkpoint), output=out, task="image-to-text-with-past", do_validation=False)
+    main_export(model_name_or_path=str(tiny_checkpoint), output=out, task="image-to-text-with-past", do_validation=False)
     return out
 
 
 def _search_each_and_together(onnx: OnnxModel):
-    # text read in some images: a copy head's state is padded and gathered with the rest
-    inputs = [onnx.build_input(i, c, "OPEN 24 HOURS" if n % 2 else "") for n, (i, c) in enumerate(zip(images(), CONTEXTS))]
+    inputs = [onnx.build_input(i, c, "") for i, c in zip(images(), CONTEXTS)]
     assert len({len(m.prompt_ids) for m in inputs}) == len(inputs)  # padding really happens
     hidden = onnx.encode(np.stack([m.pixel_values for m in inputs]))
     together = onnx.beam_search_many([m.prompt_ids for m in inputs], hidden, num_beams=4, max_new_tokens=15)
@@ -197,8 +165,8 @@ def test_images_searched_together_get_what_each_gets_alone(tiny_onnx):
         assert [h.logprob for h in found] == pytest.approx([h.logprob for h in single], abs=1e-4)
 
 
-def test_a_plain_optimum_export_is_served_and_answers_like_the_padded_one(optimum_onnx, plain_onnx):
-    plain, padded = OnnxModel(optimum_onnx), OnnxModel(plain_onnx)
+def test_a_plain_optimum_export_is_served_and_answers_like_the_padded_one(optimum_onnx, tiny_onnx):
+    plain, padded = OnnxModel(optimum_onnx), OnnxModel(tiny_onnx)
     assert not plain.padded
     together, alone = _search_each_and_together(plain)
     assert [[h.ids for h in f] for f in together] == [[h.ids for h in a] for a in alone]
