@@ -93,8 +93,8 @@ def ocr_texts(corpus_dir: Path, cached_only: bool = False, workers: int = 0) -> 
     """OCR text of every corpus image, read by the backend's own reader (train/serve parity).
 
     Cached in ``ocr.json`` beside the corpus: OCR is the slowest step of `make model`,
-    so it runs in ``workers`` processes (default: one per core; ONNX Runtime inside
-    each is held to one thread) and the cache is saved every few hundred images, so
+    so it runs in ``workers`` processes (default: one per core) and the cache is
+    saved every few hundred images, so
     an interrupted build resumes where it stopped. ``cached_only`` returns the cache
     as it is (a time-boxed build then trains on the images already read; see
     :func:`load_split`).
@@ -123,7 +123,6 @@ _OCR_WORKER: dict = {}
 
 
 def _start_ocr_worker(corpus_dir: str) -> None:
-    os.environ["OMP_NUM_THREADS"] = "1"
     _OCR_WORKER.update(reader=OcrReader(enabled=True, timeout_s=60), corpus_dir=Path(corpus_dir))
 
 
