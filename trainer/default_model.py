@@ -93,11 +93,10 @@ def ocr_texts(corpus_dir: Path, cached_only: bool = False, workers: int = 0) -> 
     """OCR text of every corpus image, read by the backend's own reader (train/serve parity).
 
     Cached in ``ocr.json`` beside the corpus: OCR is the slowest step of `make model`,
-    so it runs in ``workers`` processes (default: one per core) and the cache is
-    saved every few hundred images, so
-    an interrupted build resumes where it stopped. ``cached_only`` returns the cache
-    as it is (a time-boxed build then trains on the images already read; see
-    :func:`load_split`).
+    so it runs in ``workers`` processes (default: one per core) and the cache is saved
+    every 200 images, so an interrupted build resumes where it stopped.
+    ``cached_only`` returns the cache as it is (a time-boxed build then trains on the
+    images already read; see :func:`load_split`).
     """
     cache_path = corpus_dir / "ocr.json"
     cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
