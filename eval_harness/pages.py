@@ -101,9 +101,16 @@ def axe_counts(page) -> dict[str, int]:
     return counts
 
 
+# Marks only the backend's answer writes. "decorative" is not one: the extension marks spacers and
+# tracking pixels decorative itself, before any request, so it says nothing about the backend.
+BACKEND_MARKS = ("generated", "corrected")
+
+
 def wait_until_answered(page, timeout_s: float, settle_s: float = 8.0) -> list[dict]:
-    """Poll until every image that lacked an alternative carries a mark, or nothing has changed for
-    ``settle_s`` after the first answer (images the extension cannot fetch stay unanswered), or time is up."""
+    """Poll until every image that lacked an alternative carries a mark, or time is up, or nothing has
+    changed for ``settle_s`` since the backend's first answer arrived (images the extension cannot fetch
+    stay unanswered). The settle clock waits for a backend answer because the extension's own local
+    marks come at once: counting from them ended the wait while a slow backend was still working."""
     deadline, last, changed = time.time() + timeout_s, None, time.time()
     while True:
         images = page.evaluate(IMAGES_JS)
@@ -112,7 +119,7 @@ def wait_until_answered(page, timeout_s: float, settle_s: float = 8.0) -> list[d
             last, changed = marks, time.time()
         if not any(i["lacking"] and not i["mark"] for i in images) or time.time() > deadline:
             return images
-        if any(marks) and time.time() - changed > settle_s:
+        if any(m in BACKEND_MARKS for m in marks) and time.time() - changed > settle_s:
             return images
         page.wait_for_timeout(250)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,34 @@ def test_compare_with_reference_matches_by_src_and_scores_decorative_agreement(m
     assert got["matched"] == 3  # d.png was not answered
     assert got["decorative_agreement"] == pytest.approx(2 / 3)  # c.png described where the reference says decorative
     assert got["ROUGE-L"] == pytest.approx(1.0)  # the one described reference ("Search") matched exactly
+
+
+class ScriptedPage:
+    """A page whose image marks follow a script of (seconds since start, marks)."""
+
+    def __init__(self, script):
+        self.script, self.start = script, time.monotonic()
+
+    def evaluate(self, _js):
+        now = time.monotonic() - self.start
+        marks = [m for at, m in self.script if at <= now][-1]
+        return [{"key": str(i), "lacking": True, "mark": mark} for i, mark in enumerate(marks)]
+
+    def wait_for_timeout(self, ms):
+        time.sleep(ms / 1000)
+
+
+def test_a_local_decorative_mark_does_not_start_the_settle_clock():
+    # The spacer is marked at once by the extension itself; the backend answers the other images
+    # later than settle_s. The wait must last until those answers, not end settle_s after the spacer.
+    page = ScriptedPage([(0.0, ["decorative", "", ""]), (1.2, ["decorative", "generated", "generated"])])
+    images = pages.wait_until_answered(page, timeout_s=10, settle_s=0.5)
+    assert [i["mark"] for i in images] == ["decorative", "generated", "generated"]
+
+
+def test_the_wait_settles_when_the_backend_answered_and_an_image_stays_unanswered():
+    page = ScriptedPage([(0.0, ["", ""]), (0.2, ["generated", ""])])
+    started = time.monotonic()
+    images = pages.wait_until_answered(page, timeout_s=30, settle_s=0.5)
+    assert [i["mark"] for i in images] == ["generated", ""]
+    assert time.monotonic() - started < 5  # settled, did not wait for the 30 s timeout
