@@ -22,6 +22,7 @@ import onnxruntime as ort
 from PIL import Image
 from transformers import AutoImageProcessor, AutoTokenizer
 
+from backend.grounding import ground_mentions
 from backend.modelinput import ModelInput, PageContext, build_model_input, decode_response, encode_response
 
 log = logging.getLogger(__name__)
@@ -285,6 +286,7 @@ class EngineSettings:
     num_beams: int = 4
     max_new_tokens: int = 32
     score_ocr_text: bool = True
+    ground_mentions: bool = True  # handles and hashtags only as the image's text shows them (backend/grounding.py)
     low_confidence_below: float = 0.35
     safe_max_words: int = 6
 
@@ -331,6 +333,8 @@ class AltTextEngine:
         for h in hypotheses:
             ids = h.ids[:-1] if h.ids and h.ids[-1] == self.model.eos_id else h.ids
             text, decorative = decode_response(self.model.tokenizer, ids)
+            if s.ground_mentions and ocr_text and not decorative:
+                text = ground_mentions(text, ocr_text)
             if (decorative or text) and (text, decorative) not in [(t, d) for t, d, _ in decoded]:
                 decoded.append((text, decorative, math.exp(h.mean_logprob)))
         if not decoded:

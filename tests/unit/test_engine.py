@@ -137,6 +137,24 @@ def test_images_that_alt_empty_would_harm_are_never_decorative(tiny_onnx, monkey
     assert not named.decorative and named.low_confidence
 
 
+
+def test_a_handle_the_model_invents_is_replaced_by_the_one_the_image_shows(tiny_onnx, monkeypatch):
+    from backend.modelinput import encode_response
+
+    invented = encode_response(OnnxModel(tiny_onnx).tokenizer, "Post by @a.khan: Voting closes at 10pm")
+    monkeypatch.setattr(OnnxModel, "beam_search_many",
+                        lambda self, prompts, h, n, m: [[Hypothesis(list(invented), -0.01)] for _ in prompts])
+    ocr = "Aisha Khan @khan13 Voting closes at 10pm"
+    grounded = AltTextEngine(tiny_onnx, settings=EngineSettings(score_ocr_text=False))
+    as_written = AltTextEngine(tiny_onnx, settings=EngineSettings(score_ocr_text=False, ground_mentions=False))
+    assert as_written.describe(images()[:1], [PageContext()], [ocr])[0].description == \
+        "Post by @a.khan: Voting closes at 10pm"
+    answer = grounded.describe(images()[:1], [PageContext()], [ocr])[0]
+    assert answer.description == "Post by @khan13: Voting closes at 10pm" and not answer.low_confidence
+    # without text read in the image there is nothing to ground in: the answer stays as the model wrote it
+    assert grounded.describe(images()[:1], [PageContext()], [""])[0].description == \
+        "Post by @a.khan: Voting closes at 10pm"
+
 @pytest.fixture(scope="module")
 def optimum_onnx(tiny_checkpoint, tmp_path_factory):
     """The tiny checkpoint as optimum alone exports it: no attention mask, no cross-attention cache."""
