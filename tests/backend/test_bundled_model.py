@@ -4,6 +4,7 @@ An image of text gives its text, a spacer is decorative, and a cart icon that
 is a link's only content names the cart. Run on ``models/bundled`` itself, so a
 rebuilt model that loses one of these fails here, not in a user's browser.
 """
+import random
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from backend.engine import AltTextEngine
 from backend.modelinput import PageContext
 from backend.ocr import OcrReader
 from corpus import assets
-from corpus.render import icon_image
+from corpus.render import icon_image, post_card
 
 BUNDLED = Path(__file__).resolve().parents[2] / "models" / "bundled"
 
@@ -48,3 +49,13 @@ def test_a_cart_icon_alone_in_a_cart_link_names_the_cart(describe):
     answer = describe(icon, control_role="link", control_href="/cart", only_content=True,
                       file_name="cart.png", page_title="Shop", width=24, height=24)
     assert not answer.decorative and "cart" in answer.description.lower()
+
+
+def test_a_post_screenshot_names_the_handle_it_shows(describe):
+    # The model alone writes a handle it saw with this name in training ("@a.khan", "@aishakhan");
+    # the served answer carries the one in the image (backend/grounding.py).
+    card = post_card(random.Random(0), "Aisha Khan", "khan13", "Power cut on the whole street, send candles",
+                     dark=False)
+    answer = describe(card, page_title="Social", file_name="screenshot.png", surrounding_text="Same energy",
+                      width=card.width, height=card.height)
+    assert "@khan13" in answer.description and "Power cut on the whole street" in answer.description
