@@ -22,7 +22,7 @@ import onnxruntime as ort
 from PIL import Image
 from transformers import AutoImageProcessor, AutoTokenizer
 
-from backend.grounding import ground_mentions
+from backend.grounding import ground_mentions, ocr_agreement
 from backend.modelinput import ModelInput, PageContext, build_model_input, decode_response, encode_response
 
 log = logging.getLogger(__name__)
@@ -287,6 +287,7 @@ class EngineSettings:
     max_new_tokens: int = 32
     score_ocr_text: bool = True
     ground_mentions: bool = True  # handles and hashtags only as the image's text shows them (backend/grounding.py)
+    ocr_agreement_weight: float = 0.3  # rank = mean log-prob + weight x similarity to the OCR text (chosen on val)
     low_confidence_below: float = 0.35
     safe_max_words: int = 6
 
@@ -328,15 +329,24 @@ class AltTextEngine:
             response = encode_response(self.model.tokenizer, ocr_text)
             if len(response) <= s.max_new_tokens:
                 hypotheses.append(self.model.score(model_input.prompt_ids, hidden, response))
-                hypotheses.sort(key=lambda h: h.mean_logprob, reverse=True)
-        decoded = []
+        ranked = []  # (rank, text, decorative, the model's own probability per token)
         for h in hypotheses:
             ids = h.ids[:-1] if h.ids and h.ids[-1] == self.model.eos_id else h.ids
             text, decorative = decode_response(self.model.tokenizer, ids)
             if s.ground_mentions and ocr_text and not decorative:
                 text = ground_mentions(text, ocr_text)
-            if (decorative or text) and (text, decorative) not in [(t, d) for t, d, _ in decoded]:
-                decoded.append((text, decorative, math.exp(h.mean_logprob)))
+            if not (decorative or text):
+                continue
+            # Near-ties between a faithful copy and one that skips or loops ("... alway out is
+            # always through") go to the one that agrees with the text read in the image.
+            agreement = ocr_agreement(text, ocr_text) if ocr_text and not decorative else 0.0
+            ranked.append((h.mean_logprob + s.ocr_agreement_weight * agreement, text, decorative,
+                           math.exp(h.mean_logprob)))
+        ranked.sort(key=lambda r: r[0], reverse=True)  # stable: beam order breaks ties
+        decoded = []
+        for _, text, decorative, probability in ranked:
+            if (text, decorative) not in [(t, d) for t, d, _ in decoded]:
+                decoded.append((text, decorative, probability))
         if not decoded:
             return Description("", False, 0.0, True, [])
         best_text, decorative, confidence = decoded[0]

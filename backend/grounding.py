@@ -1,22 +1,29 @@
-"""Handles and hashtags in a description come from the image's text, never from the model's guess.
+"""Descriptions of images of text are held to the text read in the image (OCR).
 
-A small decoder copies ordinary words well but not arbitrary strings: shown a
-post screenshot of "Aisha Khan @khan13", the bundled model writes "@a.khan" or
-"@aisha.khan", a handle it has seen with that name in training. A wrong handle
-tells the listener that someone else wrote the post, and the user has no way to
-see that it is wrong. The OCR reader, in contrast, reads such strings well.
+A small decoder copies ordinary words well but not arbitrary strings, and two
+of its mistakes survive the model's own scoring:
 
-So, when the image's text (OCR) shows @mentions (or #hashtags), each mention
-in the description that the image does not show is replaced by the most similar
-one it does show. Mentions the image shows, and descriptions of images that
-show none, are left as they are. Measured on the corpus's val split
-(eval_harness/results/README.md): text transcription 81.7% → 92.5%, no other
-category changed.
+* Handles. Shown a post screenshot of "Aisha Khan @khan13", the bundled model
+  writes "@a.khan" or "@aisha.khan", a handle it has seen with that name in
+  training. A wrong handle tells the listener that someone else wrote the post,
+  and the user has no way to see that it is wrong. So each @mention (or
+  #hashtag) the image does not show is replaced by the most similar one it
+  does show (:func:`ground_mentions`).
+* Copies that skip or loop ("The best way out is alway out is always
+  through"). Beam search finds the faithful copy too, within a few hundredths
+  of mean log-probability. The engine ranks candidates by mean log-probability
+  plus a weight times :func:`ocr_agreement`, so such near-ties go to the
+  candidate that agrees with the image's text, while a chart's summary, far
+  from its labels, keeps its lead.
+
+Measured on the corpus's val split, then once on test
+(eval_harness/results/README.md, "Grounding in the OCR text").
 """
 from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 
 # "@khan13", "@tom.becker", "#voting": a sigil and a word that may hold inner dots ("@tom.becker:" ends at "r").
 MENTION = re.compile(r"(?<![\w@#])[@#]\w(?:[\w.]*\w)?")
@@ -39,3 +46,14 @@ def ground_mentions(description: str, ocr_text: str) -> str:
         return max(same_sigil, key=lambda m: difflib.SequenceMatcher(None, written.casefold(), m.casefold()).ratio())
 
     return MENTION.sub(replace, description)
+
+
+def ocr_agreement(description: str, ocr_text: str) -> float:
+    """Similarity (0..1, difflib's ratio) of a description to the image's text, case, spacing and edge
+    punctuation ignored."""
+    return difflib.SequenceMatcher(None, _folded(description), _folded(ocr_text)).ratio()
+
+
+def _folded(text: str) -> str:
+    text = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return text.strip(" .,:;!?\"'“”‘’")

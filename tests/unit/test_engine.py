@@ -138,22 +138,45 @@ def test_images_that_alt_empty_would_harm_are_never_decorative(tiny_onnx, monkey
 
 
 
-def test_a_handle_the_model_invents_is_replaced_by_the_one_the_image_shows(tiny_onnx, monkeypatch):
+def _engine_answering(tiny_onnx, monkeypatch, scored_texts, **settings):
+    """An engine whose beam search returns ``scored_texts`` ((text, mean log-prob) pairs) for every image."""
     from backend.modelinput import encode_response
 
-    invented = encode_response(OnnxModel(tiny_onnx).tokenizer, "Post by @a.khan: Voting closes at 10pm")
-    monkeypatch.setattr(OnnxModel, "beam_search_many",
-                        lambda self, prompts, h, n, m: [[Hypothesis(list(invented), -0.01)] for _ in prompts])
-    ocr = "Aisha Khan @khan13 Voting closes at 10pm"
-    grounded = AltTextEngine(tiny_onnx, settings=EngineSettings(score_ocr_text=False))
-    as_written = AltTextEngine(tiny_onnx, settings=EngineSettings(score_ocr_text=False, ground_mentions=False))
-    assert as_written.describe(images()[:1], [PageContext()], [ocr])[0].description == \
-        "Post by @a.khan: Voting closes at 10pm"
+    tokenizer = OnnxModel(tiny_onnx).tokenizer
+    found = [(encode_response(tokenizer, text), mean) for text, mean in scored_texts]
+    monkeypatch.setattr(OnnxModel, "beam_search_many", lambda self, prompts, h, n, m: [
+        [Hypothesis(list(ids), mean * len(ids)) for ids, mean in found] for _ in prompts])
+    return AltTextEngine(tiny_onnx, settings=EngineSettings(score_ocr_text=False, **settings))
+
+
+def test_a_handle_the_model_invents_is_replaced_by_the_one_the_image_shows(tiny_onnx, monkeypatch):
+    ocr, written = "Aisha Khan @khan13 Voting closes at 10pm", "Post by @a.khan: Voting closes at 10pm"
+    as_written = _engine_answering(tiny_onnx, monkeypatch, [(written, -0.01)], ground_mentions=False)
+    assert as_written.describe(images()[:1], [PageContext()], [ocr])[0].description == written
+    grounded = _engine_answering(tiny_onnx, monkeypatch, [(written, -0.01)])
     answer = grounded.describe(images()[:1], [PageContext()], [ocr])[0]
     assert answer.description == "Post by @khan13: Voting closes at 10pm" and not answer.low_confidence
     # without text read in the image there is nothing to ground in: the answer stays as the model wrote it
-    assert grounded.describe(images()[:1], [PageContext()], [""])[0].description == \
-        "Post by @a.khan: Voting closes at 10pm"
+    assert grounded.describe(images()[:1], [PageContext()], [""])[0].description == written
+
+def test_a_near_tie_goes_to_the_copy_that_agrees_with_the_text_in_the_image(tiny_onnx, monkeypatch):
+    ocr = "\u201cThe best way out is always through.\" \u2014 Robert Frost"
+    looped = "The best way out is alway out is always through. \u2014 Robert Frost"
+    faithful = "The best way out is always through. \u2014 Robert Frost"  # scores the bundled model gave (val)
+    scored = [(looped, -0.049), (faithful, -0.054)]
+    model_only = _engine_answering(tiny_onnx, monkeypatch, scored, ocr_agreement_weight=0.0)
+    assert model_only.describe(images()[:1], [PageContext()], [ocr])[0].description == looped
+    answer = _engine_answering(tiny_onnx, monkeypatch, scored).describe(images()[:1], [PageContext()], [ocr])[0]
+    assert answer.description == faithful
+    assert answer.confidence == pytest.approx(np.exp(-0.054), rel=1e-3)  # the model's own probability, no bonus
+    assert looped in answer.candidates
+
+
+def test_a_summary_far_ahead_keeps_its_lead_over_the_labels_it_was_drawn_from(tiny_onnx, monkeypatch):
+    ocr = "Visitors per month Jan Feb Mar"
+    summary, labels = "Bar chart: Visitors per month, highest in March", "Visitors per month Jan Feb"
+    engine = _engine_answering(tiny_onnx, monkeypatch, [(summary, -0.1), (labels, -0.6)])
+    assert engine.describe(images()[:1], [PageContext()], [ocr])[0].description == summary
 
 @pytest.fixture(scope="module")
 def optimum_onnx(tiny_checkpoint, tmp_path_factory):
