@@ -293,7 +293,9 @@ def category_accuracy(examples, predictions) -> dict[str, float]:
 
 
 def evaluate(model_dir: Path, examples: list[PreferenceExample]) -> dict:
-    """The paper's metrics and per-category accuracy of an ONNX model on corpus examples."""
+    """The paper's metrics and per-category accuracy of an ONNX model on corpus examples, and the
+    unseen-phrase probe (eval_harness/unseen_text.py): the test split repeats phrases training saw."""
+    from eval_harness import unseen_text
     from eval_harness.metrics import score
     from eval_harness.runner import EngineDescriber, to_eval_examples
 
@@ -301,7 +303,8 @@ def evaluate(model_dir: Path, examples: list[PreferenceExample]) -> dict:
     predictions = EngineDescriber(model_dir).describe(eval_examples)
     sheet = score(predictions, [e.reference for e in eval_examples])
     return {"examples": len(eval_examples), "metrics": sheet.corpus,
-            "category_accuracy": category_accuracy(eval_examples, predictions)}
+            "category_accuracy": category_accuracy(eval_examples, predictions),
+            "unseen_text": unseen_text.run(model_dir)}
 
 
 # -- the command ---------------------------------------------------------------------
