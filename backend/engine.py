@@ -343,9 +343,10 @@ class AltTextEngine:
             ranked.append((h.mean_logprob + s.ocr_agreement_weight * agreement, text, decorative,
                            math.exp(h.mean_logprob)))
         ranked.sort(key=lambda r: r[0], reverse=True)  # stable: beam order breaks ties
-        decoded = []
+        decoded, seen = [], set()
         for _, text, decorative, probability in ranked:
-            if (text, decorative) not in [(t, d) for t, d, _ in decoded]:
+            if (text, decorative) not in seen:
+                seen.add((text, decorative))
                 decoded.append((text, decorative, probability))
         if not decoded:
             return Description("", False, 0.0, True, [])
