@@ -23,7 +23,8 @@ from PIL import Image
 from transformers import AutoImageProcessor, AutoTokenizer
 
 from backend.grounding import ground_mentions, ocr_agreement
-from backend.modelinput import ModelInput, PageContext, build_model_input, decode_response, encode_response
+from backend.modelinput import (ModelInput, PageContext, build_model_input, decode_response, encode_response,
+                                readable_text)
 
 log = logging.getLogger(__name__)
 
@@ -326,13 +327,13 @@ class AltTextEngine:
             # The text read in the image is put to the model as one more candidate. Beam search
             # loses long copies to a single misread token; the model's own score decides here
             # whether the image's text is the right alt (a button) or not (a chart's labels).
-            response = encode_response(self.model.tokenizer, ocr_text)
+            response = encode_response(self.model.tokenizer, readable_text(ocr_text), ocr_text=ocr_text)
             if len(response) <= s.max_new_tokens:
                 hypotheses.append(self.model.score(model_input.prompt_ids, hidden, response))
         ranked = []  # (rank, text, decorative, the model's own probability per token)
         for h in hypotheses:
             ids = h.ids[:-1] if h.ids and h.ids[-1] == self.model.eos_id else h.ids
-            text, decorative = decode_response(self.model.tokenizer, ids)
+            text, decorative = decode_response(self.model.tokenizer, ids, ocr_text)
             if s.ground_mentions and ocr_text and not decorative:
                 text = ground_mentions(text, ocr_text)
             if not (decorative or text):
@@ -359,7 +360,7 @@ class AltTextEngine:
         # low-confidence "decorative" that would hide the image from the user. A
         # "decorative" overruled by must_be_named is treated the same way: the
         # model misjudged this image, so none of its other answers is trusted either.
-        safe = _shorten(ocr_text, s.safe_max_words) if ocr_text else ""
+        safe = _shorten(readable_text(ocr_text), s.safe_max_words) if ocr_text else ""
         if not safe:
             texts = [t for t, d, _ in decoded if not d]
             safe = _shorten(min(texts, key=len), s.safe_max_words) if texts else ""

@@ -9,6 +9,14 @@ The model is a vision encoder-decoder: the image goes to the encoder as
 ``pixel_values``; the page context goes to the decoder as a *prompt prefix*
 (``decoder_input_ids``), and the description follows it. Losses and
 log-probabilities count only the description tokens.
+
+Words read in the image (OCR) are numbered in the prompt with *pointer tokens*
+(``<w1> Free <w2> shipping``), and a description may name a word by its
+pointer instead of spelling it (the copy mechanism of M4C, Hu et al. 2020, in
+its simplest form). Transcribing an image of text is then "``<w1> <w2>``",
+whatever the words are, so a small decoder can give words it never saw in
+training. Pointers are used only with tokenizers that hold them (every
+tokenizer :mod:`trainer.tiny` trains); other checkpoints get plain text.
 """
 from __future__ import annotations
 
@@ -26,7 +34,13 @@ OCR_TOKEN = "<ocr>"
 ALT_TOKEN = "<alt>"
 DECORATIVE_TOKEN = "<decorative>"
 EOS_TOKEN = "<|endoftext|>"
-SPECIAL_TOKENS = [EOS_TOKEN, CONTEXT_TOKEN, OCR_TOKEN, ALT_TOKEN, DECORATIVE_TOKEN]
+# "<w1>" stands for the first word read in the image, "<w2>" for the second, ...
+OCR_POINTERS = 48
+POINTER_TOKENS = [f"<w{i}>" for i in range(1, OCR_POINTERS + 1)]
+SPECIAL_TOKENS = [EOS_TOKEN, CONTEXT_TOKEN, OCR_TOKEN, ALT_TOKEN, DECORATIVE_TOKEN, *POINTER_TOKENS]
+# A described word may end in punctuation its image does not show ("@okafor58:" for "@okafor58").
+_QUOTES = "\"'“”‘’«»"
+_TRAILING_PUNCTUATION = re.compile(r"^(.+?)([.,:;!?\"'”’)]+)$")
 
 # Bounds on what a page can make us read. The prompt is built from these, so the
 # same bounds apply in training and serving.
@@ -108,11 +122,12 @@ class PageContext:
         return replace(self, **changes)
 
 
-def format_prompt(context: PageContext, ocr_text: str = "") -> str:
+def format_prompt(context: PageContext, ocr_text: str = "", pointers: bool = False) -> str:
     """The decoder prompt: labelled context fields, then OCR text, then ``<alt>``.
 
     Empty fields are left out so that short contexts give short prompts. The
     order puts what decides a control's purpose (role, text, target) first.
+    With ``pointers``, each OCR word is preceded by its pointer token.
     """
     parts: list[str] = []
     if context.control_role:
@@ -132,9 +147,55 @@ def format_prompt(context: PageContext, ocr_text: str = "") -> str:
             parts.append(f"{label}: {value}")
     prompt = f"{CONTEXT_TOKEN} " + " | ".join(parts)
     ocr = clean_text(ocr_text, OCR_LIMIT)
+    if ocr and pointers:  # the words as read, each after the pointer that stands for it
+        words = ocr.split()
+        ocr = " ".join([f"{p} {w}" for p, w in zip(POINTER_TOKENS, words)] + words[OCR_POINTERS:])
     if ocr:
         prompt += f" {OCR_TOKEN} {ocr}"
     return prompt + f" {ALT_TOKEN}"
+
+
+def ocr_words(ocr_text: str) -> list[str]:
+    """The words read in the image, in reading order, as a description would write them.
+
+    Quote marks around a word are dropped ('“Simplicity' → 'Simplicity'), and a
+    text in capitals throughout, with a word of three letters or more, is put in
+    sentence case ("BUY NOW" → "Buy now", while chart labels "Q1 Q4" stay), which
+    screen readers do not spell out letter by letter. A pointer token stands for
+    the word in this form.
+    """
+    text = clean_text(ocr_text, OCR_LIMIT)
+    shouting = text.upper() == text and any(sum(c.isalpha() for c in w) >= 3 for w in text.split())
+    words = []
+    for index, word in enumerate(text.split()):
+        word = word.strip(_QUOTES) or word
+        if shouting:
+            word = word.lower()
+            word = word[:1].upper() + word[1:] if index == 0 else word
+        words.append(word)
+    return words
+
+
+def readable_text(ocr_text: str) -> str:
+    """The image's text as :func:`ocr_words` writes it: what an answer that only reads it says."""
+    return " ".join(ocr_words(ocr_text))
+
+
+def pointer_ids(tokenizer: Any) -> list[int]:
+    """The ids of the pointer tokens, in order; empty when the tokenizer lacks them
+    (every tokenizer altlens trains has them; a hub checkpoint's does not)."""
+    ids = tokenizer.convert_tokens_to_ids(POINTER_TOKENS)
+    unknown = {None, tokenizer.unk_token_id}
+    return [] if any(i in unknown for i in ids) else ids
+
+
+def has_pointers(tokenizer: Any) -> bool:
+    return bool(pointer_ids(tokenizer))
+
+
+def prompt_for(tokenizer: Any, context: PageContext, ocr_text: str) -> str:
+    """The prompt text for this tokenizer: with pointer tokens where it has them."""
+    return format_prompt(context, ocr_text, pointers=has_pointers(tokenizer))
 
 
 def prepare_image(image: Image.Image) -> Image.Image:
@@ -174,19 +235,77 @@ def encode_prompt(tokenizer: Any, prompt_text: str) -> list[int]:
     return [tokenizer.bos_token_id] + ids
 
 
-def encode_response(tokenizer: Any, response: str, decorative: bool = False) -> list[int]:
-    """Token ids of a description as the model must produce it, end token included."""
-    text = DECORATIVE_TOKEN if decorative else " " + clean_text(response, 500)
-    return tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+def encode_response(tokenizer: Any, response: str, decorative: bool = False, ocr_text: str = "") -> list[int]:
+    """Token ids of a description as the model must produce it, end token included.
+
+    A word the image shows (``ocr_text``) is its pointer token, a word followed by
+    punctuation the image does not show is its pointer and the punctuation, and
+    every other word is spelled. Of repeated words, the next one in reading order
+    is pointed at.
+    """
+    if decorative:
+        return tokenizer(DECORATIVE_TOKEN, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    words = clean_text(response, 500).split()
+    pointers = pointer_ids(tokenizer) if ocr_text else []
+    shown = ocr_words(ocr_text)[:OCR_POINTERS] if pointers else []
+    ids: list[int] = []
+    spelled: list[str] = []  # words waiting to be tokenized together
+
+    def flush(text: str) -> None:
+        if text:
+            ids.extend(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    last = -1
+    for word in words:
+        match = _TRAILING_PUNCTUATION.match(word)
+        for core, tail in ((word, ""), *([match.groups()] if match else [])):
+            index = _next_index(shown, core, last)
+            if index is not None:
+                flush("".join(" " + w for w in spelled))
+                spelled = []
+                ids.append(pointers[index])
+                flush(tail)
+                last = index
+                break
+        else:
+            spelled.append(word)
+    flush("".join(" " + w for w in spelled))
+    return ids + [tokenizer.eos_token_id]
 
 
-def decode_response(tokenizer: Any, ids: list[int]) -> tuple[str, bool]:
-    """(description, decorative) from generated response ids (prompt already removed)."""
+def _next_index(words: list[str], word: str, after: int) -> int | None:
+    """Index of ``word`` in ``words``: the first after ``after``, else the first anywhere."""
+    found = [i for i, w in enumerate(words) if w == word]
+    if not found:
+        return None
+    return next((i for i in found if i > after), found[0])
+
+
+def decode_response(tokenizer: Any, ids: list[int], ocr_text: str = "") -> tuple[str, bool]:
+    """(description, decorative) from generated response ids (prompt already removed).
+
+    A pointer token gives the word it points at (a space, then the word); one
+    that points past the words the image shows gives nothing.
+    """
     decorative_id = tokenizer.convert_tokens_to_ids(DECORATIVE_TOKEN)
     if ids and ids[0] == decorative_id:
         return "", True
-    text = tokenizer.decode(ids, skip_special_tokens=True)
-    return clean_text(text, 500), False
+    pointer_index = {token: index for index, token in enumerate(pointer_ids(tokenizer))}
+    shown = ocr_words(ocr_text)[:OCR_POINTERS] if pointer_index else []
+    pieces: list[str] = []
+    spelled: list[int] = []
+    for token in ids:
+        index = pointer_index.get(token)
+        if index is None:
+            spelled.append(token)
+            continue
+        pieces.append(tokenizer.decode(spelled, skip_special_tokens=True))
+        spelled = []
+        if index < len(shown):
+            pieces.append(" " + shown[index])
+    pieces.append(tokenizer.decode(spelled, skip_special_tokens=True))
+    return clean_text("".join(pieces), 500), False
+
 
 
 def build_model_input(
@@ -200,7 +319,7 @@ def build_model_input(
     # channels_last is stated, not inferred: the processor guesses wrong for strips a few pixels tall
     pixels = image_processor(images=prepare_image(image), return_tensors="np",
                              input_data_format="channels_last")["pixel_values"][0]
-    prompt_text = format_prompt(context, ocr_text)
+    prompt_text = prompt_for(tokenizer, context, ocr_text)
     return ModelInput(
         pixel_values=pixels.astype(np.float32),
         prompt_ids=encode_prompt(tokenizer, prompt_text),

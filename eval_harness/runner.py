@@ -133,7 +133,7 @@ class CheckpointDescriber:
             ids = self.policy.generate(torch.from_numpy(model_input.pixel_values)[None], [model_input.prompt_ids],
                                        self.max_new_tokens)[0]
             ids = ids[: ids.index(eos)] if eos in ids else ids
-            text, decorative = decode_response(tokenizer, ids)
+            text, decorative = decode_response(tokenizer, ids, e.ocr_text)
             out.append(Prediction(text, decorative))
         return out
 

@@ -33,7 +33,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from backend.modelinput import build_model_input, encode_prompt, encode_response, format_prompt
+from backend.modelinput import build_model_input, encode_prompt, encode_response, prompt_for
 from eval_harness.metrics import Prediction, normalize_for_match
 from eval_harness.runner import EvalExample
 from trainer.corruptions import corrupt_images
@@ -101,8 +101,8 @@ def reference_logprobs(policy, examples: Sequence[EvalExample], contexts: Sequen
         for e, c in zip(batch, ctx):
             model_input = build_model_input(e.example.load_image(), e.context, e.ocr_text, tokenizer, processor)
             pixels.append(torch.from_numpy(model_input.pixel_values))
-            prompts.append(encode_prompt(tokenizer, format_prompt(c.context, e.ocr_text)))
-            responses.append(encode_response(tokenizer, e.reference.texts[0], bool(e.reference.decorative)))
+            prompts.append(encode_prompt(tokenizer, prompt_for(tokenizer, c.context, e.ocr_text)))
+            responses.append(encode_response(tokenizer, e.reference.texts[0], bool(e.reference.decorative), e.ocr_text))
         images = torch.stack(pixels)
         if corrupt:
             images = corrupt_images(images, config.corruption, generator)

@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 from torch.utils.data import Dataset
 
-from backend.modelinput import build_model_input, encode_prompt, encode_response, format_prompt
+from backend.modelinput import build_model_input, encode_prompt, encode_response, prompt_for
 from trainer.corruptions import corrupt_images, negative_partners
 from trainer.data import PreferenceExample
 from trainer.losses import CHOSEN, FACETS, wrong_under
@@ -76,16 +76,16 @@ class EncodedPreferences(Dataset):
         example = self.examples[index]
         partner = self.examples[self.partner[index]]
         pixels, prompt = self._pixels(index)
-        swapped_prompt = encode_prompt(self.tokenizer, format_prompt(partner.context, partner.ocr_text))
+        swapped_prompt = encode_prompt(self.tokenizer, prompt_for(self.tokenizer, partner.context, partner.ocr_text))
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
         other = self._pixels(self.partner[index])[0] if self.corruption == "swap" else None
         corrupted = corrupt_images(pixels, self.corruption, generator, diffusion_step=self.diffusion_step,
                                    other_pixels=other)
         rejected = ([] if example.rejected is None
-                    else encode_response(self.tokenizer, example.rejected, example.rejected_decorative))
+                    else encode_response(self.tokenizer, example.rejected, example.rejected_decorative, example.ocr_text))
         return EncodedExample(
             index=index, pixels=pixels, corrupted=corrupted, prompt=prompt, swapped_prompt=swapped_prompt,
-            chosen=encode_response(self.tokenizer, example.chosen, example.chosen_decorative),
+            chosen=encode_response(self.tokenizer, example.chosen, example.chosen_decorative, example.ocr_text),
             rejected=rejected, weight=example.weight,
             wrong_under=wrong_under(example.meta.get("decided_by"), bool(example.ocr_text)))
 

@@ -40,6 +40,7 @@ from backend.ocr import OcrReader  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.data import PreferenceExample, load_corpus  # noqa: E402
 from trainer.losses import FacetWeights  # noqa: E402
+from trainer.ocr_noise import add_stray_words  # noqa: E402
 from trainer.tiny import BUNDLED_SIZE, ModelSize, build_model  # noqa: E402
 from trainer.train import mean_nll, train  # noqa: E402
 
@@ -66,6 +67,7 @@ class Recipe:
     corruption: str = "diffusion"
     partners: str = "any"         # whose context/image is a negative (trainer/config.py: partners)
     own_mistakes: bool = False    # add pairs rejecting the SFT model's own wrong answers (own_mistake_pairs)
+    stray_ocr_words: float = 0.4  # share of SFT examples whose OCR text gets stray words (trainer/ocr_noise.py)
 
 
 # What `make model` ships: the recipe above with MCM-DPO's negatives drawn from the same category,
@@ -238,7 +240,7 @@ def sft(base: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe
             policy.save_pretrained(best_dir)
         return len(history) - 1 - history.index(min(history)) >= recipe.sft_patience
 
-    result = train(cfg, examples, on_epoch_end=select)
+    result = train(cfg, add_stray_words(examples, recipe.stray_ocr_words, seed), on_epoch_end=select)
     best_epoch = history.index(min(history)) + 1
     selection = {"validation_nll": history, "best_epoch": best_epoch}
     (out / "selection.json").write_text(json.dumps(selection, indent=2))

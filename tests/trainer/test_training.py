@@ -99,7 +99,8 @@ def test_mcm_dpo_preference_accuracies_rise(tiny_checkpoint, examples, tmp_path)
     facets = [k for k in first if k.startswith("facet_accuracies/")]
     assert len(facets) == 7
     assert first["loss"] == pytest.approx(math.log(2), abs=1e-5)
-    assert all(first[k] == 0.0 for k in facets)  # no margin yet: the policy is the reference
+    # no margin yet: the policy is the reference (up to float noise between the reference's batches and these)
+    assert first["rewards/margins"] == pytest.approx(0.0, abs=1e-4)
     assert last["loss"] < first["loss"] - 0.1
     assert sum(last[k] for k in facets) / len(facets) >= 0.75
     assert last["rewards/accuracies"] >= 0.75

@@ -65,3 +65,86 @@ def test_thin_strips_are_preprocessed_as_rgb(tiny_checkpoint):
     for size in ((250, 3), (3, 250), (1, 1), (3, 3)):
         model_input = build_model_input(Image.new("RGB", size, (10, 20, 30)), PageContext(), "", tok, proc)
         assert model_input.pixel_values.shape == (3, 32, 32)
+
+
+def test_words_the_image_shows_are_pointed_at_and_decode_back(tiny_checkpoint):
+    from transformers import AutoTokenizer
+
+    from backend.modelinput import POINTER_TOKENS
+
+    tok = AutoTokenizer.from_pretrained(tiny_checkpoint)
+    ocr = "Aisha Khan @khan13 hello world Free"
+    ids = encode_response(tok, "Post by @khan13: hello world hello.", ocr_text=ocr)
+    tokens = tok.convert_ids_to_tokens(ids)
+    # "Post by" is spelled; "@khan13:" is its pointer and the colon; a repeated word points at its one showing
+    assert tokens[tokens.index("<w3>"):] == ["<w3>", ":", "<w4>", "<w5>", "<w4>", ".", "<|endoftext|>"]
+    assert not set(POINTER_TOKENS) & set(tokens[:tokens.index("<w3>")])
+    assert decode_response(tok, ids[:-1], ocr) == ("Post by @khan13: hello world hello.", False)
+    # the same words without an image showing them are spelled
+    plain = encode_response(tok, "Post by @khan13: hello world hello.")
+    assert not set(POINTER_TOKENS) & set(tok.convert_ids_to_tokens(plain))
+    assert decode_response(tok, plain[:-1]) == ("Post by @khan13: hello world hello.", False)
+
+
+def test_a_pointer_past_the_words_shown_gives_nothing(tiny_checkpoint):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_checkpoint)
+    ids = tok.convert_tokens_to_ids(["<w1>", "<w2>", "<w9>"])
+    assert decode_response(tok, ids, "Free shipping") == ("Free shipping", False)
+
+
+def test_prompt_numbers_the_words_read_in_the_image(tiny_checkpoint):
+    from transformers import AutoImageProcessor, AutoTokenizer
+
+    from backend.modelinput import OCR_POINTERS, OCR_TOKEN, ocr_words
+
+    ctx = PageContext(page_title="Shop")
+    assert format_prompt(ctx, "Free shipping", pointers=True) == "<ctx> page: Shop <ocr> <w1> Free <w2> shipping <alt>"
+    assert format_prompt(ctx, "Free shipping") == "<ctx> page: Shop <ocr> Free shipping <alt>"
+    many = " ".join(f"w{i}" for i in range(OCR_POINTERS + 5))
+    marked = format_prompt(ctx, many, pointers=True)
+    assert f"<w{OCR_POINTERS}> w{OCR_POINTERS - 1} w{OCR_POINTERS}" in marked and f"<w{OCR_POINTERS + 1}>" not in marked
+    assert len(ocr_words(many)) == OCR_POINTERS + 5  # all words; only the first OCR_POINTERS have pointers
+    tok = AutoTokenizer.from_pretrained(tiny_checkpoint)
+    model_input = build_model_input(Image.new("RGB", (50, 20)), ctx, "Free shipping", tok,
+                                    AutoImageProcessor.from_pretrained(tiny_checkpoint))
+    assert model_input.prompt_text.endswith(f"{OCR_TOKEN} <w1> Free <w2> shipping <alt>")
+    assert tok.convert_tokens_to_ids("<w1>") in model_input.prompt_ids
+
+
+def test_a_tokenizer_without_pointer_tokens_gets_plain_text():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from backend.modelinput import SPECIAL_TOKENS, has_pointers
+
+    raw = Tokenizer(models.BPE())
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    raw.train_from_iterator(["Free shipping today"], trainers.BpeTrainer(
+        vocab_size=300, special_tokens=SPECIAL_TOKENS[:5], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token=SPECIAL_TOKENS[0], unk_token=SPECIAL_TOKENS[0])
+    assert not has_pointers(tok)
+    ids = encode_response(tok, "Free shipping", ocr_text="Free shipping")
+    assert ids == encode_response(tok, "Free shipping")
+    assert decode_response(tok, ids[:-1], "Free shipping") == ("Free shipping", False)
+
+
+def test_words_read_are_written_as_a_description_gives_them():
+    from backend.modelinput import ocr_words, readable_text
+
+    assert ocr_words("BUY NOW") == ["Buy", "now"]
+    assert ocr_words("Q1 Q4 Q2 Q3") == ["Q1", "Q4", "Q2", "Q3"]  # labels, not shouting
+    assert ocr_words('“Be yourself." — Oscar Wilde') == ["Be", "yourself.", "—", "Oscar", "Wilde"]
+    assert ocr_words("Hello @NASA") == ["Hello", "@NASA"]
+    assert readable_text("FREE SHIPPING") == "Free shipping"
+
+
+def test_a_shouted_text_is_pointed_at_in_sentence_case(tiny_checkpoint):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_checkpoint)
+    ids = encode_response(tok, "Buy now", ocr_text="BUY NOW")
+    assert tok.convert_ids_to_tokens(ids) == ["<w1>", "<w2>", "<|endoftext|>"]
+    assert decode_response(tok, ids[:-1], "BUY NOW") == ("Buy now", False)
