@@ -206,7 +206,7 @@ def train_sft(config: ComparisonConfig, train_split, val_split) -> tuple[Path, d
     if work.exists():
         shutil.rmtree(work)
     started = time.perf_counter()
-    base = build_base(work / "base", train_split, config.recipe.seed, config.size)
+    base = build_base(work / "base", train_split, config.recipe.seed, config.size, config.recipe.pointers)
     model = sft(base, sft_data, work / "sft", config.recipe, config.recipe.seed, val_split)
     return model, {"sft_records": sorted({e.meta["id"] for e in sft_data}),
                    "train_seconds": round(time.perf_counter() - started, 1), "reused": False}

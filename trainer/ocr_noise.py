@@ -3,7 +3,7 @@
 Trained on the corpus's OCR readings as they are, a model learns *where* the
 words it copies sit (a chart's title first, a post's handle third) rather than
 *which* they are, and one stray word from the reader (an avatar's letter "M",
-an axis tick "06", a glyph read as "t") shifts every pointer after it:
+an axis tick "06", a fragment "0ot") shifts every pointer after it:
 "Line chart: 06 Rainfall by". Real readings have such strays now and then; this
 adds them to a share of the training examples (the description stays as it
 is), so that a pointer has to match the word it points at and strays have to
@@ -19,22 +19,27 @@ from typing import Sequence
 from trainer.data import PreferenceExample
 
 
-def stray_word(rng: random.Random) -> str:
-    """A word like those the OCR reader finds in borders, icons and axes: a letter, a number, a fragment."""
-    kind = rng.random()
-    if kind < 0.35:
+def stray_word(rng: random.Random, first: bool) -> str:
+    """A word like those the OCR reader finds in borders, avatars and axes.
+
+    Before the text (``first``): an axis tick ("06"), a fragment ("0ot") or a
+    letter. Inside it: only a capital letter (an avatar's "M" between a name
+    and a handle). Never a lowercase word, which a real short word ("a", "in")
+    would resemble: a model taught to skip those cuts phrases short.
+    """
+    if not first or rng.random() < 0.3:
         return rng.choice(string.ascii_uppercase)
-    if kind < 0.65:
+    if rng.random() < 0.6:
         return str(rng.choice([rng.randrange(10), rng.randrange(10, 100), 10 * rng.randrange(1, 10)]))
-    return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(1, 3)))
+    return str(rng.randrange(10)) + "".join(rng.choice(string.ascii_letters) for _ in range(rng.randint(1, 2)))
 
 
-def with_stray_words(ocr_text: str, rng: random.Random, most: int = 2) -> str:
-    """``ocr_text`` with 1..``most`` stray words, each at the start (half the time) or anywhere."""
+def with_stray_words(ocr_text: str, rng: random.Random) -> str:
+    """``ocr_text`` with one stray word: before it (70%), or after its first or second word."""
     words = ocr_text.split()
-    for _ in range(rng.randint(1, most)):
-        at = 0 if rng.random() < 0.5 else rng.randint(0, len(words))
-        words.insert(at, stray_word(rng))
+    first = rng.random() < 0.7 or len(words) < 2
+    at = 0 if first else rng.randint(1, min(2, len(words) - 1))
+    words.insert(at, stray_word(rng, first))
     return " ".join(words)
 
 

@@ -25,7 +25,7 @@ from transformers import (
     ViTImageProcessor,
 )
 
-from backend.modelinput import EOS_TOKEN, SPECIAL_TOKENS
+from backend.modelinput import EOS_TOKEN, POINTER_TOKENS, SPECIAL_TOKENS
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,16 @@ BASE_TEXT = (
 )
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int) -> GPT2TokenizerFast:
-    """A byte-level BPE tokenizer trained on ``texts``, with the altlens special tokens."""
+def train_tokenizer(texts: Iterable[str], vocab_size: int, pointers: bool = True) -> GPT2TokenizerFast:
+    """A byte-level BPE tokenizer trained on ``texts``, with the altlens special tokens
+    (the OCR pointer tokens of backend/modelinput.py only with ``pointers``)."""
+    special = SPECIAL_TOKENS if pointers else [t for t in SPECIAL_TOKENS if t not in POINTER_TOKENS]
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=special,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -70,7 +72,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> GPT2TokenizerFast:
         unk_token=EOS_TOKEN,
         pad_token=EOS_TOKEN,
     )
-    fast.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS[1:]})
+    fast.add_special_tokens({"additional_special_tokens": special[1:]})
     fast.model_max_length = 512
     return fast
 
@@ -80,11 +82,12 @@ def build_model(
     texts: Iterable[str] = (),
     size: ModelSize = ModelSize(),
     seed: int = 0,
+    pointers: bool = True,
 ) -> Path:
     """Build an untrained model, its tokenizer and image processor, and save them to ``out_dir``."""
     torch.manual_seed(seed)
     out = Path(out_dir)
-    tokenizer = train_tokenizer(texts, size.vocab_size)
+    tokenizer = train_tokenizer(texts, size.vocab_size, pointers)
     encoder = ViTConfig(
         image_size=size.image_size,
         patch_size=size.patch_size,
