@@ -51,7 +51,7 @@ BASE_TEXT = (
 )
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int, pointers: bool = True) -> GPT2TokenizerFast:
+def train_tokenizer(texts: Iterable[str], vocab_size: int, pointers: bool = False) -> GPT2TokenizerFast:
     """A byte-level BPE tokenizer trained on ``texts``, with the altlens special tokens
     (the OCR pointer tokens of backend/modelinput.py only with ``pointers``)."""
     special = SPECIAL_TOKENS if pointers else [t for t in SPECIAL_TOKENS if t not in POINTER_TOKENS]
@@ -82,7 +82,7 @@ def build_model(
     texts: Iterable[str] = (),
     size: ModelSize = ModelSize(),
     seed: int = 0,
-    pointers: bool = True,
+    pointers: bool = False,
 ) -> Path:
     """Build an untrained model, its tokenizer and image processor, and save them to ``out_dir``."""
     torch.manual_seed(seed)

@@ -35,7 +35,11 @@ def examples_of(phrases: list[str]) -> list[PreferenceExample]:
                               image_bytes=buffer.getvalue()) for p in phrases]
 
 
-def test_a_model_trained_on_some_words_transcribes_words_it_never_saw(tiny_checkpoint, tmp_path):
+def test_a_model_trained_on_some_words_transcribes_words_it_never_saw(tmp_path):
+    from tests.conftest import TINY_TEXTS
+    from trainer.tiny import build_model
+
+    tiny_checkpoint = build_model(tmp_path / "pointers", texts=TINY_TEXTS, seed=0, pointers=True)
     rng = random.Random(0)
     seen, unseen = made_up_phrases(rng, 200), made_up_phrases(rng, 30)
     assert not set(" ".join(unseen).split()) <= set(" ".join(seen).split())

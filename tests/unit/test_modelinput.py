@@ -1,6 +1,8 @@
 """The shared input builder: bounded, deterministic, and the same for every caller."""
 from PIL import Image
 
+from trainer.tiny import train_tokenizer
+
 from backend.modelinput import (ALT_TOKEN, FIELD_LIMITS, MAX_PROMPT_TOKENS, PageContext, build_model_input,
                                 clean_text, decode_response, encode_response, format_prompt, prepare_image)
 
@@ -72,7 +74,7 @@ def test_words_the_image_shows_are_pointed_at_and_decode_back(tiny_checkpoint):
 
     from backend.modelinput import POINTER_TOKENS
 
-    tok = AutoTokenizer.from_pretrained(tiny_checkpoint)
+    tok = train_tokenizer(["Post by hello world Free shipping"], 600, pointers=True)
     ocr = "Aisha Khan @khan13 hello world Free"
     ids = encode_response(tok, "Post by @khan13: hello world hello.", ocr_text=ocr)
     tokens = tok.convert_ids_to_tokens(ids)
@@ -89,7 +91,7 @@ def test_words_the_image_shows_are_pointed_at_and_decode_back(tiny_checkpoint):
 def test_a_pointer_past_the_words_shown_gives_nothing(tiny_checkpoint):
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(tiny_checkpoint)
+    tok = train_tokenizer(["Post by hello world Free shipping"], 600, pointers=True)
     ids = tok.convert_tokens_to_ids(["<w1>", "<w2>", "<w9>"])
     assert decode_response(tok, ids, "Free shipping") == ("Free shipping", False)
 
@@ -106,7 +108,7 @@ def test_prompt_numbers_the_words_read_in_the_image(tiny_checkpoint):
     marked = format_prompt(ctx, many, pointers=True)
     assert f"<w{OCR_POINTERS}> w{OCR_POINTERS - 1} w{OCR_POINTERS}" in marked and f"<w{OCR_POINTERS + 1}>" not in marked
     assert len(ocr_words(many)) == OCR_POINTERS + 5  # all words; only the first OCR_POINTERS have pointers
-    tok = AutoTokenizer.from_pretrained(tiny_checkpoint)
+    tok = train_tokenizer(["Post by hello world Free shipping"], 600, pointers=True)
     model_input = build_model_input(Image.new("RGB", (50, 20)), ctx, "Free shipping", tok,
                                     AutoImageProcessor.from_pretrained(tiny_checkpoint))
     assert model_input.prompt_text.endswith(f"{OCR_TOKEN} <w1> Free <w2> shipping <alt>")
@@ -144,7 +146,7 @@ def test_words_read_are_written_as_a_description_gives_them():
 def test_a_shouted_text_is_pointed_at_in_sentence_case(tiny_checkpoint):
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(tiny_checkpoint)
+    tok = train_tokenizer(["Post by hello world Free shipping"], 600, pointers=True)
     ids = encode_response(tok, "Buy now", ocr_text="BUY NOW")
     assert tok.convert_ids_to_tokens(ids) == ["<w1>", "<w2>", "<|endoftext|>"]
     assert decode_response(tok, ids[:-1], "BUY NOW") == ("Buy now", False)
