@@ -15,8 +15,8 @@ Words read in the image (OCR) are numbered in the prompt with *pointer tokens*
 pointer instead of spelling it (the copy mechanism of M4C, Hu et al. 2020, in
 its simplest form). Transcribing an image of text is then "``<w1> <w2>``",
 whatever the words are, so a small decoder can give words it never saw in
-training. Pointers are used only with tokenizers that hold them (every
-tokenizer :mod:`trainer.tiny` trains); other checkpoints get plain text.
+training. Pointers are used only with tokenizers that hold them
+(:func:`trainer.tiny.train_tokenizer` with ``pointers=True``); others get plain text.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ EOS_TOKEN = "<|endoftext|>"
 # "<w1>" stands for the first word read in the image, "<w2>" for the second, ...
 OCR_POINTERS = 48
 POINTER_TOKENS = [f"<w{i}>" for i in range(1, OCR_POINTERS + 1)]
-SPECIAL_TOKENS = [EOS_TOKEN, CONTEXT_TOKEN, OCR_TOKEN, ALT_TOKEN, DECORATIVE_TOKEN, *POINTER_TOKENS]
+SPECIAL_TOKENS = [EOS_TOKEN, CONTEXT_TOKEN, OCR_TOKEN, ALT_TOKEN, DECORATIVE_TOKEN]
 # A described word may end in punctuation its image does not show ("@okafor58:" for "@okafor58").
 _QUOTES = "\"'“”‘’«»"
 _TRAILING_PUNCTUATION = re.compile(r"^(.+?)([.,:;!?\"'”’)]+)$")
@@ -182,8 +182,7 @@ def readable_text(ocr_text: str) -> str:
 
 
 def pointer_ids(tokenizer: Any) -> list[int]:
-    """The ids of the pointer tokens, in order; empty when the tokenizer lacks them
-    (every tokenizer altlens trains has them; a hub checkpoint's does not)."""
+    """The ids of the pointer tokens, in order; empty when the tokenizer lacks them."""
     ids = tokenizer.convert_tokens_to_ids(POINTER_TOKENS)
     unknown = {None, tokenizer.unk_token_id}
     return [] if any(i in unknown for i in ids) else ids
@@ -305,7 +304,6 @@ def decode_response(tokenizer: Any, ids: list[int], ocr_text: str = "") -> tuple
             pieces.append(" " + shown[index])
     pieces.append(tokenizer.decode(spelled, skip_special_tokens=True))
     return clean_text("".join(pieces), 500), False
-
 
 
 def build_model_input(

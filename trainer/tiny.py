@@ -54,7 +54,7 @@ BASE_TEXT = (
 def train_tokenizer(texts: Iterable[str], vocab_size: int, pointers: bool = False) -> GPT2TokenizerFast:
     """A byte-level BPE tokenizer trained on ``texts``, with the altlens special tokens
     (the OCR pointer tokens of backend/modelinput.py only with ``pointers``)."""
-    special = SPECIAL_TOKENS if pointers else [t for t in SPECIAL_TOKENS if t not in POINTER_TOKENS]
+    special = SPECIAL_TOKENS + (POINTER_TOKENS if pointers else [])
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
