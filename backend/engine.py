@@ -24,7 +24,7 @@ from transformers import AutoImageProcessor, AutoTokenizer
 
 from backend.grounding import ground_mentions, ocr_agreement
 from backend.modelinput import (ModelInput, PageContext, build_model_input, decode_response, encode_response,
-                                readable_text)
+                                pointer_ids, readable_text)
 
 log = logging.getLogger(__name__)
 
@@ -201,12 +201,14 @@ class OnnxModel:
             logp, past = self._next_step(np.array([token]), mask, past, cross)
         return out
 
-    def beam_search(self, prompt_ids: list[int], hidden: np.ndarray, num_beams: int, max_new_tokens: int) -> list[Hypothesis]:
+    def beam_search(self, prompt_ids: list[int], hidden: np.ndarray, num_beams: int, max_new_tokens: int,
+                    banned: list[int] | None = None) -> list[Hypothesis]:
         """Ranked hypotheses of one image (``hidden``: its encoder states); see :meth:`beam_search_many`."""
-        return self.beam_search_many([prompt_ids], hidden[None], num_beams, max_new_tokens)[0]
+        return self.beam_search_many([prompt_ids], hidden[None], num_beams, max_new_tokens,
+                                     None if banned is None else [banned])[0]
 
     def beam_search_many(self, prompts: list[list[int]], hidden: np.ndarray, num_beams: int,
-                         max_new_tokens: int) -> list[list[Hypothesis]]:
+                         max_new_tokens: int, banned: list[list[int]] | None = None) -> list[list[Hypothesis]]:
         """Per image, ranked hypotheses (best first, by mean token log-probability), each distinct.
 
         All images are searched together: one decoder call per step carries every live
@@ -216,14 +218,20 @@ class OnnxModel:
         ``num_beams`` live beams keep searching until ``num_beams`` hypotheses have ended
         and no live beam is ahead of them. When ``max_new_tokens`` runs out, unfinished
         beams are returned as they stand.
+
+        ``banned[i]``: tokens image ``i`` may never produce (pointers its prompt does
+        not hold, which stand for nothing); the rest of its distribution is
+        renormalised, as M4C masks the OCR slots an image does not fill.
         """
         if not self.padded and len({len(p) for p in prompts}) > 1:
-            return self._by_prompt_length(prompts, hidden, num_beams, max_new_tokens)
+            return self._by_prompt_length(prompts, hidden, num_beams, max_new_tokens, banned)
         logp, past, cross, mask = self._prefill(prompts, hidden)
         searches = [_Search([Hypothesis([], 0.0)], [row]) for row in range(len(prompts))]
         active = list(range(len(prompts)))
         row_images, cross_rows = None, cross
         for step in range(max_new_tokens):
+            if banned:
+                logp = _without(logp, [(searches[i].rows, banned[i]) for i in active if banned[i]])
             parents = {i: searches[i].advance(logp[searches[i].rows], num_beams, self.eos_id) for i in active}
             if step == max_new_tokens - 1:  # out of tokens: the unfinished beams are all there is
                 for i in active:
@@ -244,14 +252,15 @@ class OnnxModel:
             logp, past = self._next_step(tokens, mask, [np.ascontiguousarray(p[rows]) for p in past], cross_rows)
         return [s.ranked(num_beams) for s in searches]
 
-    def _by_prompt_length(self, prompts, hidden, num_beams, max_new_tokens) -> list[list[Hypothesis]]:
+    def _by_prompt_length(self, prompts, hidden, num_beams, max_new_tokens, banned) -> list[list[Hypothesis]]:
         """Without an attention mask, only prompts of one length share a batch."""
         results: list[list[Hypothesis]] = [[] for _ in prompts]
         groups: dict[int, list[int]] = {}
         for index, prompt in enumerate(prompts):
             groups.setdefault(len(prompt), []).append(index)
         for indices in groups.values():
-            found = self.beam_search_many([prompts[i] for i in indices], hidden[indices], num_beams, max_new_tokens)
+            found = self.beam_search_many([prompts[i] for i in indices], hidden[indices], num_beams, max_new_tokens,
+                                          [banned[i] for i in indices] if banned else None)
             for index, hypotheses in zip(indices, found):
                 results[index] = hypotheses
         return results
@@ -267,6 +276,16 @@ class OnnxModel:
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _without(logp: np.ndarray, bans: list[tuple[list[int], list[int]]]) -> np.ndarray:
+    """``logp`` with each (rows, tokens) ban applied: those tokens impossible, the rows renormalised."""
+    logp = logp.copy()
+    for rows, tokens in bans:
+        logp[np.ix_(rows, tokens)] = -np.inf
+    changed = sorted({r for rows, _ in bans for r in rows})
+    logp[changed] = _log_softmax(logp[changed])
+    return logp
 
 
 @dataclass
@@ -315,8 +334,12 @@ class AltTextEngine:
         if not inputs:
             return []
         hidden = self.model.encode(np.stack([m.pixel_values for m in inputs]))
+        # A pointer the prompt does not hold (past the words read, or cut off with a long prompt)
+        # stands for nothing: an answer made of such pointers would be empty.
+        pointers = pointer_ids(self.model.tokenizer)
+        banned = [sorted(set(pointers) - set(m.prompt_ids)) for m in inputs] if pointers else None
         searched = self.model.beam_search_many([m.prompt_ids for m in inputs], hidden,
-                                               self.settings.num_beams, self.settings.max_new_tokens)
+                                               self.settings.num_beams, self.settings.max_new_tokens, banned)
         return [self._describe_one(m, h, c, o, found)
                 for m, h, c, o, found in zip(inputs, hidden, contexts, ocr_texts, searched)]
 

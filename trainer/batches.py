@@ -81,11 +81,12 @@ class EncodedPreferences(Dataset):
         other = self._pixels(self.partner[index])[0] if self.corruption == "swap" else None
         corrupted = corrupt_images(pixels, self.corruption, generator, diffusion_step=self.diffusion_step,
                                    other_pixels=other)
+        pointed = example.ocr_text if example.points_at_ocr else ""  # the words a response may point at
         rejected = ([] if example.rejected is None
-                    else encode_response(self.tokenizer, example.rejected, example.rejected_decorative, example.ocr_text))
+                    else encode_response(self.tokenizer, example.rejected, example.rejected_decorative, pointed))
         return EncodedExample(
             index=index, pixels=pixels, corrupted=corrupted, prompt=prompt, swapped_prompt=swapped_prompt,
-            chosen=encode_response(self.tokenizer, example.chosen, example.chosen_decorative, example.ocr_text),
+            chosen=encode_response(self.tokenizer, example.chosen, example.chosen_decorative, pointed),
             rejected=rejected, weight=example.weight,
             wrong_under=wrong_under(example.meta.get("decided_by"), bool(example.ocr_text)))
 

@@ -77,6 +77,7 @@ class PreferenceExample:
     weight: float = 1.0
     source: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    points_at_ocr: bool = True  # responses name the words read by pointer, where the tokenizer has them
 
     @property
     def is_pair(self) -> bool:

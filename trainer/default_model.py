@@ -72,6 +72,7 @@ class Recipe:
     # (eval_harness/results/README.md, "OCR word pointers").
     pointers: bool = False
     stray_ocr_words: float = 0.0  # share of SFT examples whose OCR text gets stray words (trainer/ocr_noise.py)
+    pointed_categories: tuple[str, ...] | None = None  # corpus categories whose answers point; None: all
 
 
 # What `make model` ships: the recipe above with MCM-DPO's negatives drawn from the same category,
@@ -244,7 +245,8 @@ def sft(base: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe
             policy.save_pretrained(best_dir)
         return len(history) - 1 - history.index(min(history)) >= recipe.sft_patience
 
-    result = train(cfg, add_stray_words(examples, recipe.stray_ocr_words, seed), on_epoch_end=select)
+    examples = add_stray_words(pointing(examples, recipe), recipe.stray_ocr_words, seed)
+    result = train(cfg, examples, on_epoch_end=select)
     best_epoch = history.index(min(history)) + 1
     selection = {"validation_nll": history, "best_epoch": best_epoch}
     (out / "selection.json").write_text(json.dumps(selection, indent=2))
@@ -265,7 +267,15 @@ def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe
                       beta=recipe.beta, seed=seed, facet_weights=weights, corruption=corruption or recipe.corruption,
                       rpo_alpha=recipe.rpo_alpha, norm=recipe.norm if objective == "mcm_dpo" else None,
                       only_wrong_negatives=only_wrong_negatives, partners=partners or recipe.partners)
-    return train(cfg, examples).model_dir
+    return train(cfg, pointing(examples, recipe)).model_dir
+
+
+def pointing(examples: list[PreferenceExample], recipe: Recipe) -> list[PreferenceExample]:
+    """``examples`` with pointers kept only where the recipe points (by corpus category)."""
+    if recipe.pointed_categories is None:
+        return list(examples)
+    return [dataclasses.replace(e, points_at_ocr=e.meta.get("category") in recipe.pointed_categories)
+            for e in examples]
 
 
 # -- evaluation ----------------------------------------------------------------------

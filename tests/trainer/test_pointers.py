@@ -6,13 +6,14 @@ at, they are the words read in the image (backend/modelinput.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import random
 
 import torch
 from PIL import Image
 
-from backend.modelinput import PageContext, build_model_input, decode_response
+from backend.modelinput import PageContext, build_model_input, decode_response, pointer_ids
 from trainer.config import TrainConfig
 from trainer.data import PreferenceExample
 from trainer.modeling import VisionEncoderDecoderPolicy
@@ -60,3 +61,24 @@ def test_a_model_trained_on_some_words_transcribes_words_it_never_saw(tmp_path):
         if answer != (example.chosen, False):
             misses.append((example.chosen, answer[0]))
     assert right >= 27, f"{right} of 30 unseen phrases transcribed; missed (phrase, answer): {misses}"
+
+
+def test_a_recipe_points_only_in_the_categories_it_names(tmp_path):
+    from tests.conftest import TINY_TEXTS
+    from trainer.batches import EncodedPreferences
+    from trainer.default_model import Recipe, pointing
+    from trainer.tiny import build_model
+
+    checkpoint = build_model(tmp_path / "pointers", texts=TINY_TEXTS, seed=0, pointers=True)
+    policy = VisionEncoderDecoderPolicy.from_pretrained(checkpoint)
+    text, chart = examples_of(["Free shipping", "Free shipping"])
+    text = dataclasses.replace(text, meta={"category": "text"})
+    chart = dataclasses.replace(chart, meta={"category": "chart"})
+    assert pointing([text, chart], Recipe()) == [text, chart]  # every category points by default
+    pointed = pointing([text, chart], Recipe(pointed_categories=("text",)))
+    encoded = EncodedPreferences(pointed, policy.tokenizer, policy.image_processor)
+    pointers = set(pointer_ids(policy.tokenizer))
+    assert set(encoded[0].chosen) & pointers  # the image of text: its words by pointer
+    assert not set(encoded[1].chosen) & pointers  # the chart: spelled
+    assert encoded[1].prompt == encoded[0].prompt  # both prompts still show the words read
+    assert decode_response(policy.tokenizer, encoded[1].chosen[:-1], chart.ocr_text) == ("Free shipping", False)

@@ -5,8 +5,8 @@ import torch
 from PIL import Image
 from transformers import AutoImageProcessor, AutoTokenizer, VisionEncoderDecoderModel
 
-from backend.engine import AltTextEngine, EngineSettings, Hypothesis, OnnxModel
-from backend.modelinput import PageContext, build_model_input
+from backend.engine import AltTextEngine, EngineSettings, Hypothesis, OnnxModel, _without
+from backend.modelinput import PageContext, build_model_input, pointer_ids
 
 CONTEXTS = [
     PageContext(control_role="button", control_text="", only_content=True, page_title="Shop"),
@@ -129,7 +129,7 @@ def test_images_that_alt_empty_would_harm_are_never_decorative(tiny_onnx, monkey
     # a model that calls everything decorative is overruled there, with the safe low-confidence answer
     decorative_id = OnnxModel(tiny_onnx).tokenizer.convert_tokens_to_ids("<decorative>")
     monkeypatch.setattr(OnnxModel, "beam_search_many",
-                        lambda self, prompts, h, n, m: [[Hypothesis([decorative_id, self.eos_id], -0.01)] for _ in prompts])
+                        lambda self, prompts, h, n, m, banned=None: [[Hypothesis([decorative_id, self.eos_id], -0.01)] for _ in prompts])
     engine = AltTextEngine(tiny_onnx, settings=EngineSettings(score_ocr_text=False))
     named, text, plain = engine.describe(images(), [only_content, PageContext(), PageContext()], ["", "Free shipping", ""])
     assert plain.decorative and not plain.low_confidence
@@ -144,7 +144,7 @@ def _engine_answering(tiny_onnx, monkeypatch, scored_texts, **settings):
 
     tokenizer = OnnxModel(tiny_onnx).tokenizer
     found = [(encode_response(tokenizer, text), mean) for text, mean in scored_texts]
-    monkeypatch.setattr(OnnxModel, "beam_search_many", lambda self, prompts, h, n, m: [
+    monkeypatch.setattr(OnnxModel, "beam_search_many", lambda self, prompts, h, n, m, banned=None: [
         [Hypothesis(list(ids), mean * len(ids)) for ids, mean in found] for _ in prompts])
     return AltTextEngine(tiny_onnx, settings=EngineSettings(score_ocr_text=False, **settings))
 
@@ -213,3 +213,52 @@ def test_a_plain_optimum_export_is_served_and_answers_like_the_padded_one(optimu
     assert [[h.ids for h in f] for f in together] == [[h.ids for h in a] for a in alone]
     padded_together, _ = _search_each_and_together(padded)
     assert [[h.ids for h in f] for f in together] == [[h.ids for h in f] for f in padded_together]
+
+
+def test_a_banned_token_never_appears_and_the_rest_is_renormalised(tiny_onnx):
+    onnx = OnnxModel(tiny_onnx, providers=["CPUExecutionProvider"])
+    model_input = onnx.build_input(images()[1], CONTEXTS[1], "")
+    hidden = onnx.encode(model_input.pixel_values[None])[0]
+    free = onnx.beam_search(model_input.prompt_ids, hidden, num_beams=4, max_new_tokens=10)
+    banned = sorted({t for h in free for t in h.ids if t != onnx.eos_id})
+    assert banned  # the untrained model says something, and all of it is now forbidden
+    hyps = onnx.beam_search(model_input.prompt_ids, hidden, num_beams=4, max_new_tokens=10, banned=banned)
+    assert hyps and not any(set(h.ids) & set(banned) for h in hyps)
+
+    logp = np.log(np.full((3, 5), 0.2))
+    masked = _without(logp, [([0, 2], [1, 3])])
+    assert np.isneginf(masked[[0, 2]][:, [1, 3]]).all()
+    assert np.allclose(np.exp(masked).sum(axis=1), 1.0)
+    assert np.array_equal(masked[1], logp[1])  # a row without a ban is left as it was
+
+
+@pytest.fixture(scope="module")
+def pointer_onnx(tmp_path_factory):
+    """An untrained tiny model whose tokenizer has the OCR pointer tokens, exported."""
+    from tests.conftest import TINY_TEXTS
+    from trainer.export import export_onnx
+    from trainer.tiny import build_model
+
+    checkpoint = build_model(tmp_path_factory.mktemp("pointer") / "checkpoint", texts=TINY_TEXTS, seed=0,
+                             pointers=True)
+    return export_onnx(checkpoint, tmp_path_factory.mktemp("pointer-onnx") / "model", {"trained": False})
+
+
+def test_a_pointer_model_only_points_at_words_its_prompt_holds(pointer_onnx, monkeypatch):
+    engine = AltTextEngine(pointer_onnx, providers=["CPUExecutionProvider"],
+                           settings=EngineSettings(score_ocr_text=False))
+    pointers = pointer_ids(engine.model.tokenizer)
+    searched = []
+    search = engine.model.beam_search_many
+
+    def recording(*args, **kwargs):
+        searched.extend(search(*args, **kwargs))
+        return searched[-len(args[0]):]
+
+    monkeypatch.setattr(engine.model, "beam_search_many", recording)
+    answers = engine.describe(images(), CONTEXTS, ["Free shipping", "", "Q1 Q2 Q3"])
+    shown = [set(pointers[:words]) for words in (2, 0, 3)]  # the words read in each image
+    for row, hypotheses in enumerate(searched):
+        used = {t for h in hypotheses for t in h.ids} & set(pointers)
+        assert used <= shown[row], f"image {row} pointed past the words read: {used - shown[row]}"
+    assert all(a.decorative or a.description for a in answers)
