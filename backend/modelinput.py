@@ -41,6 +41,7 @@ SPECIAL_TOKENS = [EOS_TOKEN, CONTEXT_TOKEN, OCR_TOKEN, ALT_TOKEN, DECORATIVE_TOK
 # A described word may end in punctuation its image does not show ("@okafor58:" for "@okafor58").
 _QUOTES = "\"'“”‘’«»"
 _TRAILING_PUNCTUATION = re.compile(r"^(.+?)([.,:;!?\"'”’)]+)$")
+_GLUED_DASH = re.compile(r"\s*(—)\s*")  # an em dash, with or without spaces around it
 
 # Bounds on what a page can make us read. The prompt is built from these, so the
 # same bounds apply in training and serving.
@@ -148,11 +149,21 @@ def format_prompt(context: PageContext, ocr_text: str = "", pointers: bool = Fal
     prompt = f"{CONTEXT_TOKEN} " + " | ".join(parts)
     ocr = clean_text(ocr_text, OCR_LIMIT)
     if ocr and pointers:  # the words as read, each after the pointer that stands for it
-        words = ocr.split()
+        words = read_words(ocr_text)
         ocr = " ".join([f"{p} {w}" for p, w in zip(POINTER_TOKENS, words)] + words[OCR_POINTERS:])
     if ocr:
         prompt += f" {OCR_TOKEN} {ocr}"
     return prompt + f" {ALT_TOKEN}"
+
+
+def read_words(ocr_text: str) -> list[str]:
+    """The words read in the image, as the reader gave them, one per pointer.
+
+    The reader often glues a dash to the word before or after it (a quote's
+    attribution: 'one."— Abraham'); a dash is its own word here, so that the
+    quote's last word can be pointed at without it.
+    """
+    return _GLUED_DASH.sub(" \\1 ", clean_text(ocr_text, OCR_LIMIT)).split()
 
 
 def ocr_words(ocr_text: str) -> list[str]:
@@ -164,10 +175,10 @@ def ocr_words(ocr_text: str) -> list[str]:
     screen readers do not spell out letter by letter. A pointer token stands for
     the word in this form.
     """
-    text = clean_text(ocr_text, OCR_LIMIT)
-    shouting = text.upper() == text and any(sum(c.isalpha() for c in w) >= 3 for w in text.split())
+    read = read_words(ocr_text)
+    shouting = all(w.upper() == w for w in read) and any(sum(c.isalpha() for c in w) >= 3 for w in read)
     words = []
-    for index, word in enumerate(text.split()):
+    for index, word in enumerate(read):
         word = word.strip(_QUOTES) or word
         if shouting:
             word = word.lower()

@@ -235,7 +235,7 @@ def sft(base: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe
                       learning_rate=recipe.sft_lr, epochs=recipe.sft_epochs, batch_size=recipe.sft_batch,
                       seed=seed, weight_decay=0.01)
     best_dir = out / "best"
-    held_out = clean_examples(val_examples)
+    held_out = pointing(clean_examples(val_examples), recipe)  # encoded as training encodes them
     history: list[float] = []
 
     def select(policy, epoch: int) -> bool:

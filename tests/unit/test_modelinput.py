@@ -150,3 +150,18 @@ def test_a_shouted_text_is_pointed_at_in_sentence_case(tiny_checkpoint):
     ids = encode_response(tok, "Buy now", ocr_text="BUY NOW")
     assert tok.convert_ids_to_tokens(ids) == ["<w1>", "<w2>", "<|endoftext|>"]
     assert decode_response(tok, ids[:-1], "BUY NOW") == ("Buy now", False)
+
+
+def test_a_dash_the_reader_glued_to_a_word_is_a_word_of_its_own():
+    from backend.modelinput import ocr_words, read_words
+
+    ocr = '"Whatever you are, be a good one."— Abraham Lincoln'
+    assert read_words(ocr)[-4:] == ['one."', "—", "Abraham", "Lincoln"]
+    assert ocr_words(ocr)[-4:] == ["one.", "—", "Abraham", "Lincoln"]
+    assert read_words("Sign-ups by weekday") == ["Sign-ups", "by", "weekday"]  # hyphens stay inside words
+    # the prompt numbers the words the pointers stand for: one pointer each, the dash included
+    assert format_prompt(PageContext(), ocr, pointers=True).endswith('<w7> one." <w8> — <w9> Abraham <w10> Lincoln <alt>')
+    tok = train_tokenizer(["Whatever you are, be a good one. Abraham Lincoln"], 600, pointers=True)
+    ids = encode_response(tok, "Whatever you are, be a good one. — Abraham Lincoln", ocr_text=ocr)
+    assert tok.convert_ids_to_tokens(ids)[-5:] == ["<w7>", "<w8>", "<w9>", "<w10>", "<|endoftext|>"]
+    assert decode_response(tok, ids[:-1], ocr) == ("Whatever you are, be a good one. — Abraham Lincoln", False)
