@@ -52,7 +52,9 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
+from transformers import AutoTokenizer  # noqa: E402
 
+from backend.modelinput import has_pointers  # noqa: E402
 from trainer.default_model import (  # noqa: E402
     Recipe, build_base, clean_examples, load_split, ocr_texts, own_mistake_pairs, preference, preference_examples, sft,
     sft_examples,
@@ -226,6 +228,9 @@ def _checked_sft_checkpoint(config: ComparisonConfig, sft_data) -> Path:
     model_cfg = json.loads((path / "config.json").read_text())
     if model_cfg["decoder"]["n_embd"] != config.size.hidden:
         wrong["hidden"] = (model_cfg["decoder"]["n_embd"], config.size.hidden)
+    pointed = has_pointers(AutoTokenizer.from_pretrained(path))
+    if pointed != recipe.pointers:
+        wrong["pointers"] = (pointed, recipe.pointers)
     if wrong:
         raise SystemExit(f"{path} was not trained by this comparison's SFT recipe: {wrong}")
     return path

@@ -136,6 +136,10 @@ def test_a_reused_sft_checkpoint_must_match_the_recipe(quick_run, tmp_path):
         compare._checked_sft_checkpoint(other_recipe, sft_data)
     with pytest.raises(SystemExit, match="examples"):
         compare._checked_sft_checkpoint(reused, sft_data[:-1])
+    other_tokens = dataclasses.replace(reused, recipe=dataclasses.replace(config.recipe,
+                                                                          pointers=not config.recipe.pointers))
+    with pytest.raises(SystemExit, match="pointers"):  # its answers are encoded another way
+        compare._checked_sft_checkpoint(other_tokens, sft_data)
 
 
 def _write_split(folder: Path, split: str, records: list[dict]) -> None:
