@@ -163,7 +163,7 @@ def read_words(ocr_text: str) -> list[str]:
     attribution: 'one."— Abraham'); a dash is its own word here, so that the
     quote's last word can be pointed at without it.
     """
-    return _GLUED_DASH.sub(" \\1 ", clean_text(ocr_text, OCR_LIMIT)).split()
+    return _GLUED_DASH.sub(r" \1 ", clean_text(ocr_text, OCR_LIMIT)).split()
 
 
 def ocr_words(ocr_text: str) -> list[str]:
