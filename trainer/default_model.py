@@ -68,8 +68,8 @@ class Recipe:
     partners: str = "any"         # whose context/image is a negative (trainer/config.py: partners)
     own_mistakes: bool = False    # add pairs rejecting the SFT model's own wrong answers (own_mistake_pairs)
     # OCR pointer tokens (backend/modelinput.py). Off for the bundled model: the pointer builds wrote
-    # up to 20 of 24 unseen phrases themselves but lost known texts on val (and charts, where they
-    # pointed everywhere): eval_harness/results/README.md, "OCR word pointers" and the sections after it.
+    # up to 20 of 24 unseen phrases themselves, but each lost known texts, charts or the end of an
+    # unseen phrase: eval_harness/results/README.md, "OCR word pointers" and the sections after it.
     pointers: bool = False
     stray_ocr_words: float = 0.0  # share of SFT examples whose OCR text gets stray words (trainer/ocr_noise.py)
     pointed_categories: tuple[str, ...] | None = None  # corpus categories whose answers point; None: all
