@@ -202,13 +202,14 @@ class OnnxModel:
         return out
 
     def beam_search(self, prompt_ids: list[int], hidden: np.ndarray, num_beams: int, max_new_tokens: int,
-                    banned: list[int] | None = None) -> list[Hypothesis]:
+                    banned: list[int] | None = None, reading_order: list[int] | None = None) -> list[Hypothesis]:
         """Ranked hypotheses of one image (``hidden``: its encoder states); see :meth:`beam_search_many`."""
         return self.beam_search_many([prompt_ids], hidden[None], num_beams, max_new_tokens,
-                                     None if banned is None else [banned])[0]
+                                     None if banned is None else [banned], reading_order)[0]
 
     def beam_search_many(self, prompts: list[list[int]], hidden: np.ndarray, num_beams: int,
-                         max_new_tokens: int, banned: list[list[int]] | None = None) -> list[list[Hypothesis]]:
+                         max_new_tokens: int, banned: list[list[int]] | None = None,
+                         reading_order: list[int] | None = None) -> list[list[Hypothesis]]:
         """Per image, ranked hypotheses (best first, by mean token log-probability), each distinct.
 
         All images are searched together: one decoder call per step carries every live
@@ -222,16 +223,22 @@ class OnnxModel:
         ``banned[i]``: tokens image ``i`` may never produce (pointers its prompt does
         not hold, which stand for nothing); the rest of its distribution is
         renormalised, as M4C masks the OCR slots an image does not fill.
+        ``reading_order``: the pointer tokens, in order, when a hypothesis may only
+        point forward (:func:`reading_order_bans`).
         """
         if not self.padded and len({len(p) for p in prompts}) > 1:
-            return self._by_prompt_length(prompts, hidden, num_beams, max_new_tokens, banned)
+            return self._by_prompt_length(prompts, hidden, num_beams, max_new_tokens, banned, reading_order)
         logp, past, cross, mask = self._prefill(prompts, hidden)
         searches = [_Search([Hypothesis([], 0.0)], [row]) for row in range(len(prompts))]
         active = list(range(len(prompts)))
         row_images, cross_rows = None, cross
         for step in range(max_new_tokens):
-            if banned:
-                logp = _without(logp, [(searches[i].rows, banned[i]) for i in active if banned[i]])
+            bans = [(searches[i].rows, banned[i]) for i in active if banned[i]] if banned else []
+            if reading_order and step:
+                bans += [([row], b) for i in active for row, beam in zip(searches[i].rows, searches[i].beams)
+                         if (b := reading_order_bans(beam.ids, reading_order))]
+            if bans:
+                logp = _without(logp, bans)
             parents = {i: searches[i].advance(logp[searches[i].rows], num_beams, self.eos_id) for i in active}
             if step == max_new_tokens - 1:  # out of tokens: the unfinished beams are all there is
                 for i in active:
@@ -252,7 +259,8 @@ class OnnxModel:
             logp, past = self._next_step(tokens, mask, [np.ascontiguousarray(p[rows]) for p in past], cross_rows)
         return [s.ranked(num_beams) for s in searches]
 
-    def _by_prompt_length(self, prompts, hidden, num_beams, max_new_tokens, banned) -> list[list[Hypothesis]]:
+    def _by_prompt_length(self, prompts, hidden, num_beams, max_new_tokens, banned,
+                          reading_order) -> list[list[Hypothesis]]:
         """Without an attention mask, only prompts of one length share a batch."""
         results: list[list[Hypothesis]] = [[] for _ in prompts]
         groups: dict[int, list[int]] = {}
@@ -260,17 +268,38 @@ class OnnxModel:
             groups.setdefault(len(prompt), []).append(index)
         for indices in groups.values():
             found = self.beam_search_many([prompts[i] for i in indices], hidden[indices], num_beams, max_new_tokens,
-                                          [banned[i] for i in indices] if banned else None)
+                                          [banned[i] for i in indices] if banned else None, reading_order)
             for index, hypotheses in zip(indices, found):
                 results[index] = hypotheses
         return results
 
-    def score(self, prompt_ids: list[int], hidden: np.ndarray, response_ids: list[int]) -> Hypothesis:
-        """The model's log-probability of a given response (one teacher-forced decoder pass)."""
+    def score(self, prompt_ids: list[int], hidden: np.ndarray, response_ids: list[int],
+              banned: list[int] | None = None, reading_order: list[int] | None = None) -> Hypothesis:
+        """The model's log-probability of a given response (one teacher-forced decoder pass),
+        under the same bans as :meth:`beam_search_many`, so that the two scores compare."""
         ids = np.array([list(prompt_ids) + list(response_ids)[:-1]], dtype=np.int64)
         logits = self.decoder.run(None, self._feed(ids, np.ones_like(ids), hidden[None]))[0][0]
         logp = _log_softmax(logits[len(prompt_ids) - 1:])
+        bans = [([step], banned) for step in range(len(response_ids))] if banned else []
+        if reading_order:
+            bans += [([step], b) for step in range(1, len(response_ids))
+                     if (b := reading_order_bans(response_ids[:step], reading_order))]
+        if bans:
+            logp = _without(logp, bans)
         return Hypothesis(list(response_ids), float(sum(logp[i, t] for i, t in enumerate(response_ids))))
+
+
+def reading_order_bans(ids: list[int], pointers: list[int]) -> list[int]:
+    """The pointers an answer that began with ``ids`` may no longer use: the word it
+    pointed at last and every word before it.
+
+    Every corpus answer that points does so in reading order. A model that has
+    pointed at the last word read and still wants another (a next word the image does
+    not have) would otherwise repeat one ("Members only only only").
+    """
+    index = {token: i for i, token in enumerate(pointers)}
+    last = next((index[t] for t in reversed(ids) if t in index), -1)
+    return pointers[: last + 1]
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -308,6 +337,7 @@ class EngineSettings:
     score_ocr_text: bool = True
     ground_mentions: bool = True  # handles and hashtags only as the image's text shows them (backend/grounding.py)
     ocr_agreement_weight: float = 0.3  # rank = mean log-prob + weight x similarity to the OCR text (chosen on val)
+    pointers_in_reading_order: bool = True  # a pointer model reads forward (reading_order_bans)
     low_confidence_below: float = 0.35
     safe_max_words: int = 6
 
@@ -337,14 +367,16 @@ class AltTextEngine:
         # A pointer the prompt does not hold (past the words read, or cut off with a long prompt)
         # stands for nothing: an answer made of such pointers would be empty.
         pointers = pointer_ids(self.model.tokenizer)
-        banned = [sorted(set(pointers) - set(m.prompt_ids)) for m in inputs] if pointers else None
-        searched = self.model.beam_search_many([m.prompt_ids for m in inputs], hidden,
-                                               self.settings.num_beams, self.settings.max_new_tokens, banned)
-        return [self._describe_one(m, h, c, o, found)
-                for m, h, c, o, found in zip(inputs, hidden, contexts, ocr_texts, searched)]
+        banned = [sorted(set(pointers) - set(m.prompt_ids)) for m in inputs] if pointers else [[] for _ in inputs]
+        order = pointers if self.settings.pointers_in_reading_order else []
+        searched = self.model.beam_search_many([m.prompt_ids for m in inputs], hidden, self.settings.num_beams,
+                                               self.settings.max_new_tokens, banned, order)
+        return [self._describe_one(m, h, c, o, found, b, order)
+                for m, h, c, o, found, b in zip(inputs, hidden, contexts, ocr_texts, searched, banned)]
 
     def _describe_one(self, model_input: ModelInput, hidden: np.ndarray, context: PageContext,
-                      ocr_text: str, hypotheses: list[Hypothesis]) -> Description:
+                      ocr_text: str, hypotheses: list[Hypothesis], banned: list[int],
+                      reading_order: list[int]) -> Description:
         s = self.settings
         if ocr_text and s.score_ocr_text:
             # The text read in the image is put to the model as one more candidate. Beam search
@@ -352,7 +384,9 @@ class AltTextEngine:
             # whether the image's text is the right alt (a button) or not (a chart's labels).
             response = encode_response(self.model.tokenizer, readable_text(ocr_text), ocr_text=ocr_text)
             if len(response) <= s.max_new_tokens:
-                hypotheses.append(self.model.score(model_input.prompt_ids, hidden, response))
+                scored = self.model.score(model_input.prompt_ids, hidden, response, banned, reading_order)
+                if math.isfinite(scored.logprob):  # not when it points at a word the prompt lost
+                    hypotheses.append(scored)
         ranked = []  # (rank, text, decorative, the model's own probability per token)
         for h in hypotheses:
             ids = h.ids[:-1] if h.ids and h.ids[-1] == self.model.eos_id else h.ids

@@ -1,11 +1,13 @@
 """The ONNX engine answers like the PyTorch model it was exported from."""
+import math
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 from transformers import AutoImageProcessor, AutoTokenizer, VisionEncoderDecoderModel
 
-from backend.engine import AltTextEngine, EngineSettings, Hypothesis, OnnxModel, _without
+from backend.engine import AltTextEngine, EngineSettings, Hypothesis, OnnxModel, _without, reading_order_bans
 from backend.modelinput import PageContext, build_model_input, pointer_ids
 
 CONTEXTS = [
@@ -99,7 +101,7 @@ def test_text_read_in_the_image_is_put_to_the_model_as_a_candidate(tiny_onnx, mo
     assert engine.describe([image], [context], ["Add to basket"])[0].description == baseline.description
     # ... and when the model finds the text the likeliest answer, the text is the answer
     scored = OnnxModel.score
-    monkeypatch.setattr(OnnxModel, "score", lambda self, p, h, ids: Hypothesis(scored(self, p, h, ids).ids, -1e-3))
+    monkeypatch.setattr(OnnxModel, "score", lambda self, p, h, ids, *bans: Hypothesis(scored(self, p, h, ids).ids, -1e-3))
     answer = engine.describe([image], [context], ["Add to basket"])[0]
     assert answer.description == "Add to basket" and answer.confidence > 0.99
     assert baseline.description in answer.candidates or baseline.decorative
@@ -129,7 +131,7 @@ def test_images_that_alt_empty_would_harm_are_never_decorative(tiny_onnx, monkey
     # a model that calls everything decorative is overruled there, with the safe low-confidence answer
     decorative_id = OnnxModel(tiny_onnx).tokenizer.convert_tokens_to_ids("<decorative>")
     monkeypatch.setattr(OnnxModel, "beam_search_many",
-                        lambda self, prompts, h, n, m, banned=None: [[Hypothesis([decorative_id, self.eos_id], -0.01)] for _ in prompts])
+                        lambda self, prompts, h, n, m, *bans: [[Hypothesis([decorative_id, self.eos_id], -0.01)] for _ in prompts])
     engine = AltTextEngine(tiny_onnx, settings=EngineSettings(score_ocr_text=False))
     named, text, plain = engine.describe(images(), [only_content, PageContext(), PageContext()], ["", "Free shipping", ""])
     assert plain.decorative and not plain.low_confidence
@@ -144,7 +146,7 @@ def _engine_answering(tiny_onnx, monkeypatch, scored_texts, **settings):
 
     tokenizer = OnnxModel(tiny_onnx).tokenizer
     found = [(encode_response(tokenizer, text), mean) for text, mean in scored_texts]
-    monkeypatch.setattr(OnnxModel, "beam_search_many", lambda self, prompts, h, n, m, banned=None: [
+    monkeypatch.setattr(OnnxModel, "beam_search_many", lambda self, prompts, h, n, m, *bans: [
         [Hypothesis(list(ids), mean * len(ids)) for ids, mean in found] for _ in prompts])
     return AltTextEngine(tiny_onnx, settings=EngineSettings(score_ocr_text=False, **settings))
 
@@ -262,3 +264,56 @@ def test_a_pointer_model_only_points_at_words_its_prompt_holds(pointer_onnx, mon
         used = {t for h in hypotheses for t in h.ids} & set(pointers)
         assert used <= shown[row], f"image {row} pointed past the words read: {used - shown[row]}"
     assert all(a.decorative or a.description for a in answers)
+
+
+def test_reading_order_bans_the_word_pointed_at_last_and_all_before_it():
+    pointers = [101, 102, 103, 104]
+    assert reading_order_bans([], pointers) == []
+    assert reading_order_bans([7, 8], pointers) == []  # spelled words only
+    assert reading_order_bans([101, 7, 103, 9], pointers) == [101, 102, 103]
+    assert reading_order_bans([104], pointers) == pointers  # after the last word, no pointer is left
+
+
+def _always(onnx, logp: np.ndarray):
+    """``onnx`` with a decoder that gives every step the same log-probabilities."""
+    def prefill(prompts, hidden):
+        n = len(prompts)
+        return np.tile(logp, (n, 1)), [np.zeros((n, 1))], [np.zeros((n, 1))], np.ones((n, 1), dtype=np.int64)
+
+    onnx._prefill = prefill
+    onnx._next_step = lambda tokens, mask, past, cross: (np.tile(logp, (len(tokens), 1)), [np.zeros((len(tokens), 1))])
+    return onnx
+
+
+def test_in_reading_order_a_pointer_model_reads_forward_and_ends(pointer_onnx):
+    onnx = OnnxModel(pointer_onnx, providers=["CPUExecutionProvider"])
+    pointers = pointer_ids(onnx.tokenizer)
+    probs = np.full(len(onnx.tokenizer), 1e-4)
+    probs[pointers[:3]] = [0.5, 0.25, 0.15]  # a model that always wants the first word read
+    probs[onnx.eos_id] = 0.05
+    _always(onnx, np.log(probs / probs.sum()))
+    hidden = np.zeros((1, 1))
+    kwargs = dict(num_beams=2, max_new_tokens=8, banned=pointers[3:])  # three words read
+    assert onnx.beam_search([1], hidden, **kwargs)[0].ids[:3] == [pointers[0]] * 3
+    best = onnx.beam_search([1], hidden, reading_order=pointers, **kwargs)[0]
+    assert best.ids == pointers[:3] + [onnx.eos_id]
+
+
+def test_score_applies_the_bans_the_search_applied(pointer_onnx):
+    """The OCR candidate is scored by score() and ranked against beam hypotheses: both
+    must come from the same renormalised distribution."""
+    onnx = OnnxModel(pointer_onnx, providers=["CPUExecutionProvider"])
+    model_input = onnx.build_input(images()[2], PageContext(), "one two three four five")
+    hidden = onnx.encode(model_input.pixel_values[None])[0]
+    pointers = pointer_ids(onnx.tokenizer)
+    banned = sorted(set(pointers) - set(model_input.prompt_ids))
+    assert len(banned) == len(pointers) - 5
+    hyps = onnx.beam_search(model_input.prompt_ids, hidden, num_beams=4, max_new_tokens=8,
+                            banned=banned, reading_order=pointers)
+    for h in hyps:
+        scored = onnx.score(model_input.prompt_ids, hidden, h.ids, banned, pointers)
+        assert scored.logprob == pytest.approx(h.logprob, abs=1e-3)
+        assert onnx.score(model_input.prompt_ids, hidden, h.ids).logprob < h.logprob - 1e-3
+    backwards = [pointers[0], pointers[2], pointers[1], onnx.eos_id]
+    assert math.isfinite(onnx.score(model_input.prompt_ids, hidden, backwards, banned).logprob)
+    assert onnx.score(model_input.prompt_ids, hidden, backwards, banned, pointers).logprob == -math.inf
