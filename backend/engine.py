@@ -230,13 +230,15 @@ class OnnxModel:
             return self._by_prompt_length(prompts, hidden, num_beams, max_new_tokens, banned, reading_order)
         logp, past, cross, mask = self._prefill(prompts, hidden)
         searches = [_Search([Hypothesis([], 0.0)], [row]) for row in range(len(prompts))]
+        last_read = [_last_read(reading_order, banned[i] if banned else []) for i in range(len(prompts))]
         active = list(range(len(prompts)))
         row_images, cross_rows = None, cross
         for step in range(max_new_tokens):
             bans = [(searches[i].rows, banned[i]) for i in active if banned[i]] if banned else []
             if reading_order and step:
                 bans += [([row], b) for i in active for row, beam in zip(searches[i].rows, searches[i].beams)
-                         if (b := reading_order_bans(beam.ids, reading_order))]
+                         if (b := reading_order_bans(beam.ids, reading_order, last_read[i], logp.shape[1],
+                                                     self.eos_id))]
             if bans:
                 logp = _without(logp, bans)
             parents = {i: searches[i].advance(logp[searches[i].rows], num_beams, self.eos_id) for i in active}
@@ -282,24 +284,38 @@ class OnnxModel:
         logp = _log_softmax(logits[len(prompt_ids) - 1:])
         bans = [([step], banned) for step in range(len(response_ids))] if banned else []
         if reading_order:
+            last = _last_read(reading_order, banned or [])
             bans += [([step], b) for step in range(1, len(response_ids))
-                     if (b := reading_order_bans(response_ids[:step], reading_order))]
+                     if (b := reading_order_bans(response_ids[:step], reading_order, last, logp.shape[1],
+                                                 self.eos_id))]
         if bans:
             logp = _without(logp, bans)
         return Hypothesis(list(response_ids), float(sum(logp[i, t] for i, t in enumerate(response_ids))))
 
 
-def reading_order_bans(ids: list[int], pointers: list[int]) -> list[int]:
-    """The pointers an answer that began with ``ids`` may no longer use: the word it
-    pointed at last and every word before it.
+def reading_order_bans(ids: list[int], pointers: list[int], last_read: int | None = None,
+                       vocabulary: int = 0, eos_id: int | None = None) -> list[int]:
+    """The tokens an answer that began with ``ids`` may no longer produce, when it reads
+    the image's words in order: the word it pointed at last and every word before it;
+    and, once it has pointed at the last word read (``last_read``), anything but the end.
 
-    Every corpus answer that points does so in reading order. A model that has
-    pointed at the last word read and still wants another (a next word the image does
-    not have) would otherwise repeat one ("Members only only only").
+    Every corpus answer that points does so in reading order, and every image-of-text
+    answer ends at the last word read. A model that has pointed at the last word and
+    still wants another (a next word the image does not have) would otherwise repeat
+    one ("Members only only only") or spell one it remembers ("Members only @hank").
     """
+    if last_read is not None and ids and ids[-1] == last_read:
+        return [t for t in range(vocabulary) if t != eos_id]
     index = {token: i for i, token in enumerate(pointers)}
     last = next((index[t] for t in reversed(ids) if t in index), -1)
     return pointers[: last + 1]
+
+
+def _last_read(pointers: list[int] | None, banned: list[int]) -> int | None:
+    """The pointer to the last word a prompt holds (None without pointers or words)."""
+    banned = set(banned)
+    held = [p for p in pointers or [] if p not in banned]
+    return held[-1] if held else None
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:

@@ -208,8 +208,8 @@ def train_sft(config: ComparisonConfig, train_split, val_split) -> tuple[Path, d
     if work.exists():
         shutil.rmtree(work)
     started = time.perf_counter()
-    base = build_base(work / "base", train_split, config.recipe.seed, config.size, config.recipe.pointers)
-    model = sft(base, sft_data, work / "sft", config.recipe, config.recipe.seed, val_split)
+    base = build_base(work / "base", train_split, config.recipe.train_seed, config.size, config.recipe.pointers)
+    model = sft(base, sft_data, work / "sft", config.recipe, config.recipe.train_seed, val_split)
     return model, {"sft_records": sorted({e.meta["id"] for e in sft_data}),
                    "train_seconds": round(time.perf_counter() - started, 1), "reused": False}
 
@@ -221,7 +221,7 @@ def _checked_sft_checkpoint(config: ComparisonConfig, sft_data) -> Path:
     cfg = trained["config"]
     recipe = config.recipe
     expected = {"objective": "sft", "learning_rate": recipe.sft_lr, "epochs": recipe.sft_epochs,
-                "batch_size": recipe.sft_batch, "seed": recipe.seed}
+                "batch_size": recipe.sft_batch, "seed": recipe.train_seed}
     wrong = {k: (cfg.get(k), v) for k, v in expected.items() if cfg.get(k) != v}
     if trained.get("examples") != len(sft_data):
         wrong["examples"] = (trained.get("examples"), len(sft_data))

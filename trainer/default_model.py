@@ -73,6 +73,14 @@ class Recipe:
     pointers: bool = False
     stray_ocr_words: float = 0.0  # share of SFT examples whose OCR text gets stray words (trainer/ocr_noise.py)
     pointed_categories: tuple[str, ...] | None = None  # corpus categories whose answers point; None: all
+    # Seed of the weights, batches and pairs; None: ``seed``, which also draws the corpus. Builds of
+    # one recipe differ by more than some settings do (eval_harness/results/README.md), so a build
+    # can be redrawn on the same corpus and chosen on val.
+    training_seed: int | None = None
+
+    @property
+    def train_seed(self) -> int:
+        return self.seed if self.training_seed is None else self.training_seed
 
 
 # What `make model` ships: the recipe above with MCM-DPO's negatives drawn from the same category,
@@ -346,13 +354,13 @@ def main(argv: list[str] | None = None) -> int:
     ocr = ocr_texts(corpus_dir, cached_only=args.only_ocr_cached)
     train_split = load_split(corpus_dir, "train", ocr)
     log.info("training on %d corpus records", len({e.meta["id"] for e in train_split}))
-    base = build_base(work / "base", train_split, recipe.seed, pointers=recipe.pointers)
-    sft_dir = sft(base, sft_examples(train_split), work / "sft", recipe, recipe.seed,
+    base = build_base(work / "base", train_split, recipe.train_seed, pointers=recipe.pointers)
+    sft_dir = sft(base, sft_examples(train_split), work / "sft", recipe, recipe.train_seed,
                   load_split(corpus_dir, "val", ocr))
-    pairs = preference_examples(train_split, recipe.rejected_per_example, recipe.seed)
+    pairs = preference_examples(train_split, recipe.rejected_per_example, recipe.train_seed)
     if recipe.own_mistakes:
         pairs += own_mistake_pairs(sft_dir, train_split)
-    final = preference(sft_dir, pairs, work / "mcm_dpo", recipe, recipe.seed)
+    final = preference(sft_dir, pairs, work / "mcm_dpo", recipe, recipe.train_seed)
 
     from trainer.export import export_onnx
 

@@ -140,6 +140,9 @@ def test_a_reused_sft_checkpoint_must_match_the_recipe(quick_run, tmp_path):
                                                                           pointers=not config.recipe.pointers))
     with pytest.raises(SystemExit, match="pointers"):  # its answers are encoded another way
         compare._checked_sft_checkpoint(other_tokens, sft_data)
+    redrawn = dataclasses.replace(reused, recipe=dataclasses.replace(config.recipe, training_seed=5))
+    with pytest.raises(SystemExit, match="seed"):  # same corpus, other weights
+        compare._checked_sft_checkpoint(redrawn, sft_data)
 
 
 def _write_split(folder: Path, split: str, records: list[dict]) -> None:

@@ -272,6 +272,9 @@ def test_reading_order_bans_the_word_pointed_at_last_and_all_before_it():
     assert reading_order_bans([7, 8], pointers) == []  # spelled words only
     assert reading_order_bans([101, 7, 103, 9], pointers) == [101, 102, 103]
     assert reading_order_bans([104], pointers) == pointers  # after the last word, no pointer is left
+    # once it has pointed at the last word the prompt holds, the answer can only end
+    assert reading_order_bans([7, 103], pointers, last_read=103, vocabulary=6, eos_id=0) == [1, 2, 3, 4, 5]
+    assert reading_order_bans([103, 7], pointers, last_read=103, vocabulary=6, eos_id=0) == [101, 102, 103]
 
 
 def _always(onnx, logp: np.ndarray):
@@ -285,12 +288,14 @@ def _always(onnx, logp: np.ndarray):
     return onnx
 
 
-def test_in_reading_order_a_pointer_model_reads_forward_and_ends(pointer_onnx):
+def test_in_reading_order_a_pointer_model_reads_forward_and_ends_at_the_last_word(pointer_onnx):
     onnx = OnnxModel(pointer_onnx, providers=["CPUExecutionProvider"])
     pointers = pointer_ids(onnx.tokenizer)
     probs = np.full(len(onnx.tokenizer), 1e-4)
     probs[pointers[:3]] = [0.5, 0.25, 0.15]  # a model that always wants the first word read
-    probs[onnx.eos_id] = 0.05
+    spelled = next(t for t in range(len(probs)) if t not in pointers and t != onnx.eos_id)
+    probs[spelled] = 0.08  # and, when no word is left, to spell one rather than end
+    probs[onnx.eos_id] = 0.02
     _always(onnx, np.log(probs / probs.sum()))
     hidden = np.zeros((1, 1))
     kwargs = dict(num_beams=2, max_new_tokens=8, banned=pointers[3:])  # three words read
