@@ -272,11 +272,13 @@ def _slug(name: str) -> str:
 # -- evaluation --------------------------------------------------------------------
 
 
-def evaluate(model_dir: Path, examples, decided_by: dict[str, str], jar) -> tuple[dict[str, float], list]:
-    """Caption metrics, per-category accuracy and the sensitivity checks of one checkpoint on ``examples``."""
+def evaluate(model_dir: Path, examples, decided_by: dict[str, str], jar,
+             pointed: tuple[str, ...] | None = None) -> tuple[dict[str, float], list]:
+    """Caption metrics, per-category accuracy and the sensitivity checks of one checkpoint on ``examples``
+    (``pointed``: the recipe's pointed categories, so that references are scored as they were trained)."""
     from eval_harness.metrics import score
     from eval_harness.runner import CheckpointDescriber
-    from eval_harness.sensitivity import sensitivity
+    from eval_harness.sensitivity import SensitivityConfig, sensitivity
 
     describer = CheckpointDescriber(model_dir)
     predictions = describer.describe(examples)
@@ -286,7 +288,8 @@ def evaluate(model_dir: Path, examples, decided_by: dict[str, str], jar) -> tupl
         scores[f"acc[{category}]"] = scores.get(f"exact_match[{category}]", math.nan)
     decorative = [p.decorative for p, e in zip(predictions, examples) if e.reference.category == "decorative"]
     scores["acc[decorative]"] = float(np.mean(decorative)) if decorative else math.nan
-    scores.update(sensitivity(describer, examples, predictions, decided_by))
+    scores.update(sensitivity(describer, examples, predictions, decided_by,
+                              SensitivityConfig(pointed_categories=pointed)))
     return scores, predictions
 
 
@@ -315,7 +318,7 @@ def run(config: ComparisonConfig, command: str) -> dict:
     sft_dir, sft_info = train_sft(config, train_split, val_split)
     _refuse_overlap("SFT", evaluated_ids, sft_info["sft_records"])
     t = time.perf_counter()
-    sft_scores, predictions = evaluate(sft_dir, eval_examples, decided_by, jar)
+    sft_scores, predictions = evaluate(sft_dir, eval_examples, decided_by, jar, config.recipe.pointed_categories)
     write_predictions(config.work_dir / "predictions-sft.jsonl", eval_examples, predictions)
     sft_result = {"scores": sft_scores, "checkpoint": _display(sft_dir), "steps": _steps(sft_dir),
                   "train_seconds": sft_info["train_seconds"], "reused_checkpoint": sft_info["reused"],
@@ -383,7 +386,8 @@ def run_seed(inputs: SeedInputs, seed: int, jar=None) -> dict:
     scores, eval_seconds = {}, {}
     for name, model_dir in models.items():
         t = time.perf_counter()
-        scores[name], predictions = evaluate(model_dir, inputs.eval_examples, inputs.decided_by, jar)
+        scores[name], predictions = evaluate(model_dir, inputs.eval_examples, inputs.decided_by, jar,
+                                             config.recipe.pointed_categories)
         eval_seconds[name] = round(time.perf_counter() - t, 1)
         write_predictions(config.work_dir / f"seed-{seed}" / f"predictions-{_slug(name)}.jsonl",
                           inputs.eval_examples, predictions)
@@ -556,6 +560,8 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
     p.add_argument("--jobs", type=int, default=None, help="seeds trained at once, one process each")
     p.add_argument("--own-mistakes", action="store_true",
                    help="add pairs rejecting the SFT model's own wrong answers (Recipe.own_mistakes)")
+    p.add_argument("--pointed", nargs="+", default=None, metavar="CATEGORY",
+                   help="answers in these corpus categories point at OCR words (Recipe.pointers, pointed_categories)")
     p.add_argument("--sft-checkpoint", type=Path, default=None,
                    help="reuse an SFT model trained by this recipe (checked), e.g. var/model-build/sft/best")
     args = p.parse_args(argv)
@@ -567,6 +573,9 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
     config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
     if args.own_mistakes:
         config = dataclasses.replace(config, recipe=dataclasses.replace(config.recipe, own_mistakes=True))
+    if args.pointed:
+        config = dataclasses.replace(config, recipe=dataclasses.replace(config.recipe, pointers=True,
+                                                                        pointed_categories=tuple(args.pointed)))
     if "SFT" not in config.methods:
         config = dataclasses.replace(config, methods=("SFT", *config.methods))
     return config

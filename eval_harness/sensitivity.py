@@ -48,6 +48,9 @@ class SensitivityConfig:
     seed: int = 0
     corruption: str = "diffusion"
     batch_size: int = 32
+    # Categories whose answers the model learned to write with OCR pointers (Recipe.pointed_categories);
+    # None: all. The others are spelled, so their reference is scored spelled, as it was trained.
+    pointed_categories: tuple[str, ...] | None = None
 
 
 def swap_partners(examples: Sequence[EvalExample], seed: int = 0) -> list[int]:
@@ -102,7 +105,9 @@ def reference_logprobs(policy, examples: Sequence[EvalExample], contexts: Sequen
             model_input = build_model_input(e.example.load_image(), e.context, e.ocr_text, tokenizer, processor)
             pixels.append(torch.from_numpy(model_input.pixel_values))
             prompts.append(encode_prompt(tokenizer, prompt_for(tokenizer, c.context, e.ocr_text)))
-            responses.append(encode_response(tokenizer, e.reference.texts[0], bool(e.reference.decorative), e.ocr_text))
+            points = config.pointed_categories is None or e.reference.category in config.pointed_categories
+            responses.append(encode_response(tokenizer, e.reference.texts[0], bool(e.reference.decorative),
+                                             e.ocr_text if points else ""))
         images = torch.stack(pixels)
         if corrupt:
             images = corrupt_images(images, config.corruption, generator)

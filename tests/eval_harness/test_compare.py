@@ -208,3 +208,11 @@ def test_answer_in_context_needs_every_word_of_the_alt():
     assert answer_in_context(_example(1, "text", "Our menu!", heading="OUR MENU"))
     assert not answer_in_context(_example(2, "text", "Our menu", heading="Menu"))
     assert not answer_in_context(_example(3, "decorative", "", heading="Menu"))
+
+
+def test_pointed_runs_the_comparison_with_a_pointer_recipe(tmp_path):
+    plain = compare.parse_args(["--work", str(tmp_path)])
+    assert not plain.recipe.pointers and plain.recipe.pointed_categories is None
+    pointed = compare.parse_args(["--work", str(tmp_path), "--pointed", "text"])
+    assert pointed.recipe.pointers and pointed.recipe.pointed_categories == ("text",)
+    assert dataclasses.replace(pointed.recipe, pointers=False, pointed_categories=None) == plain.recipe
