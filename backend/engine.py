@@ -224,7 +224,7 @@ class OnnxModel:
         not hold, which stand for nothing); the rest of its distribution is
         renormalised, as M4C masks the OCR slots an image does not fill.
         ``reading_order``: the pointer tokens, in order, when a hypothesis may only
-        point forward (:func:`reading_order_bans`).
+        point forward and must end at the last word read (:func:`reading_order_bans`).
         """
         if not self.padded and len({len(p) for p in prompts}) > 1:
             return self._by_prompt_length(prompts, hidden, num_beams, max_new_tokens, banned, reading_order)
@@ -299,8 +299,8 @@ def reading_order_bans(ids: list[int], pointers: list[int], last_read: int | Non
     the image's words in order: the word it pointed at last and every word before it;
     and, once it has pointed at the last word read (``last_read``), anything but the end.
 
-    Every corpus answer that points does so in reading order, and every image-of-text
-    answer ends at the last word read. A model that has pointed at the last word and
+    Every corpus answer for an image of text points in reading order, and none goes on
+    after pointing at the last word read (measured on the train split: 895 of 895). A model that has pointed at the last word and
     still wants another (a next word the image does not have) would otherwise repeat
     one ("Members only only only") or spell one it remembers ("Members only @hank").
     """
