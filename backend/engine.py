@@ -306,9 +306,8 @@ def reading_order_bans(ids: list[int], pointers: list[int], last_read: int | Non
     """
     if last_read is not None and ids and ids[-1] == last_read:
         return [t for t in range(vocabulary) if t != eos_id]
-    index = {token: i for i, token in enumerate(pointers)}
-    last = next((index[t] for t in reversed(ids) if t in index), -1)
-    return pointers[: last + 1]
+    last = next((t for t in reversed(ids) if t in pointers), None)
+    return [] if last is None else pointers[: pointers.index(last) + 1]
 
 
 def _last_read(pointers: list[int] | None, banned: list[int]) -> int | None:
