@@ -34,6 +34,8 @@ class EncodedExample:
     swapped_prompt: list[int]  # c_l
     chosen: list[int]  # y_w
     rejected: list[int]  # y_l (empty for SFT-only examples)
+    chosen_swapped: list[int]  # y_w as written under c_l (differs only for a response that points at OCR words)
+    rejected_swapped: list[int]  # y_l likewise
     weight: float
     wrong_under: dict[str, bool]  # per facet: does its negative make the chosen text wrong (losses.wrong_under)
 
@@ -81,14 +83,23 @@ class EncodedPreferences(Dataset):
         other = self._pixels(self.partner[index])[0] if self.corruption == "swap" else None
         corrupted = corrupt_images(pixels, self.corruption, generator, diffusion_step=self.diffusion_step,
                                    other_pixels=other)
-        pointed = example.ocr_text if example.points_at_ocr else ""  # the words a response may point at
-        rejected = ([] if example.rejected is None
-                    else encode_response(self.tokenizer, example.rejected, example.rejected_decorative, pointed))
+        chosen, rejected = self._responses(example, example.ocr_text)
+        # A pointer names a position in the prompt's reading, not a word: under the swapped
+        # prompt (the partner's context and reading) the same text is other tokens. Scoring
+        # the true pointers there would score the partner's own words, a right answer for it,
+        # and the context facet would teach the model against pointing at all.
+        swapped = self._responses(example, partner.ocr_text) if example.points_at_ocr else (chosen, rejected)
         return EncodedExample(
             index=index, pixels=pixels, corrupted=corrupted, prompt=prompt, swapped_prompt=swapped_prompt,
-            chosen=encode_response(self.tokenizer, example.chosen, example.chosen_decorative, pointed),
-            rejected=rejected, weight=example.weight,
-            wrong_under=wrong_under(example.meta.get("decided_by"), bool(example.ocr_text)))
+            chosen=chosen, rejected=rejected, chosen_swapped=swapped[0], rejected_swapped=swapped[1],
+            weight=example.weight, wrong_under=wrong_under(example.meta.get("decided_by"), bool(example.ocr_text)))
+
+    def _responses(self, example: PreferenceExample, ocr_text: str) -> tuple[list[int], list[int]]:
+        """(chosen, rejected) ids as written after a prompt that shows ``ocr_text``."""
+        pointed = ocr_text if example.points_at_ocr else ""  # the words a response may point at
+        rejected = ([] if example.rejected is None
+                    else encode_response(self.tokenizer, example.rejected, example.rejected_decorative, pointed))
+        return encode_response(self.tokenizer, example.chosen, example.chosen_decorative, pointed), rejected
 
 
 @dataclass
@@ -140,7 +151,10 @@ class ComboCollator:
         for key in self.keys:
             response, image, context = key.split("_")
             for row, it in enumerate(items):
-                ids = it.chosen if response == "w" else it.rejected
+                if context == "w":
+                    ids = it.chosen if response == "w" else it.rejected
+                else:
+                    ids = it.chosen_swapped if response == "w" else it.rejected_swapped
                 if not ids:
                     raise ValueError(f"example {it.index} has no rejected response but {key} needs one")
                 responses.append(ids)

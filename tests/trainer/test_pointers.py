@@ -82,3 +82,30 @@ def test_a_recipe_points_only_in_the_categories_it_names(tmp_path):
     assert not set(encoded[1].chosen) & pointers  # the chart: spelled
     assert encoded[1].prompt == encoded[0].prompt  # both prompts still show the words read
     assert decode_response(policy.tokenizer, encoded[1].chosen[:-1], chart.ocr_text) == ("Free shipping", False)
+
+
+def test_under_a_swapped_prompt_the_answer_is_written_against_that_prompts_words(tmp_path):
+    # The context facet scores the right answer after another example's prompt. Pointers name
+    # positions in a prompt's reading, so there the same text must be the tokens that spell it
+    # against the other reading; the true pointers would spell the partner's words instead.
+    from tests.conftest import TINY_TEXTS
+    from trainer.batches import ComboCollator, EncodedPreferences
+    from trainer.tiny import build_model
+
+    checkpoint = build_model(tmp_path / "pointers", texts=TINY_TEXTS, seed=0, pointers=True)
+    policy = VisionEncoderDecoderPolicy.from_pretrained(checkpoint)
+    tokenizer = policy.tokenizer
+    free, sale = examples_of(["Free shipping", "Summer sale today"])
+    encoded = EncodedPreferences([free, sale], tokenizer, policy.image_processor)
+    item = encoded[0]
+    assert encoded.partner[0] == 1
+    assert decode_response(tokenizer, item.chosen[:-1], free.ocr_text) == ("Free shipping", False)
+    assert decode_response(tokenizer, item.chosen_swapped[:-1], sale.ocr_text) == ("Free shipping", False)
+    assert decode_response(tokenizer, item.chosen[:-1], sale.ocr_text) == ("Summer sale", False)  # the old bug
+    batch = ComboCollator(("w_w_w", "w_w_l"), tokenizer.pad_token_id)([item])
+    written = [batch.seqs.input_ids[row, 1:][batch.seqs.response_mask[row].bool()].tolist() for row in (0, 1)]
+    assert written == [item.chosen, item.chosen_swapped]
+
+    unpointed = EncodedPreferences([dataclasses.replace(free, points_at_ocr=False), sale], tokenizer,
+                                   policy.image_processor)[0]
+    assert unpointed.chosen_swapped == unpointed.chosen and not set(unpointed.chosen) & set(pointer_ids(tokenizer))
