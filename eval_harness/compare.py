@@ -72,6 +72,7 @@ class Method:
     only_wrong_negatives: bool = False  # TrainConfig.only_wrong_negatives
     partners: str | None = None  # TrainConfig.partners; None = the recipe's
     corruption: str | None = None  # TrainConfig.corruption; None = the recipe's
+    norm: float | None = None  # TrainConfig.norm; None = the recipe's
 
 
 METHODS: dict[str, Method] = {
@@ -84,6 +85,10 @@ METHODS: dict[str, Method] = {
     "MCM-DPO[wrong negatives only]": Method("mcm_dpo", only_wrong_negatives=True, partners="any"),
     "MCM-DPO[same-category negatives]": Method("mcm_dpo", partners="same_category"),
     "MCM-DPO[same-category, swapped images]": Method("mcm_dpo", partners="same_category", corruption="swap"),
+    # The paper divides the weighted margin by the sum of the weights (2.8), which leaves the response
+    # margin 1/2.8 of the weight DPO gives it at the same beta; norm 1 gives it DPO's weight.
+    "MCM-DPO[norm 1]": Method("mcm_dpo", partners="any", norm=1.0),
+    "MCM-DPO[same-category, norm 1]": Method("mcm_dpo", partners="same_category", norm=1.0),
 }
 
 # What `make eval` runs: the table (SFT, DPO, MCM-DPO and its facet ablations) and the MCM-DPO
@@ -254,7 +259,7 @@ def train_preferences(config: ComparisonConfig, sft_dir: Path, train_split, seed
             continue
         started = time.perf_counter()
         models[name] = preference(sft_dir, pairs, work / _slug(name), recipe, seed, method.objective, method.facets,
-                                  method.only_wrong_negatives, method.partners, method.corruption)
+                                  method.only_wrong_negatives, method.partners, method.corruption, method.norm)
         timings[name] = time.perf_counter() - started
         steps[name] = _steps(models[name])
     used = {"pair_records": sorted({e.meta["id"] for e in pairs}), "pairs": len(pairs), "steps": steps}
@@ -561,7 +566,8 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
     p.add_argument("--own-mistakes", action="store_true",
                    help="add pairs rejecting the SFT model's own wrong answers (Recipe.own_mistakes)")
     p.add_argument("--pointed", nargs="+", default=None, metavar="CATEGORY",
-                   help="answers in these corpus categories point at OCR words (Recipe.pointers, pointed_categories)")
+                   help="answers in these corpus categories point at OCR words (Recipe.pointers, "
+                        "pointed_categories; default: the recipe's); 'all' for every category, 'none' for no pointers")
     p.add_argument("--sft-checkpoint", type=Path, default=None,
                    help="reuse an SFT model trained by this recipe (checked), e.g. var/model-build/sft/best")
     args = p.parse_args(argv)
@@ -574,8 +580,10 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
     if args.own_mistakes:
         config = dataclasses.replace(config, recipe=dataclasses.replace(config.recipe, own_mistakes=True))
     if args.pointed:
-        config = dataclasses.replace(config, recipe=dataclasses.replace(config.recipe, pointers=True,
-                                                                        pointed_categories=tuple(args.pointed)))
+        pointers = args.pointed != ["none"]
+        categories = None if args.pointed in (["all"], ["none"]) else tuple(args.pointed)
+        config = dataclasses.replace(config, recipe=dataclasses.replace(config.recipe, pointers=pointers,
+                                                                        pointed_categories=categories))
     if "SFT" not in config.methods:
         config = dataclasses.replace(config, methods=("SFT", *config.methods))
     return config

@@ -210,9 +210,35 @@ def test_answer_in_context_needs_every_word_of_the_alt():
     assert not answer_in_context(_example(3, "decorative", "", heading="Menu"))
 
 
-def test_pointed_runs_the_comparison_with_a_pointer_recipe(tmp_path):
-    plain = compare.parse_args(["--work", str(tmp_path)])
-    assert not plain.recipe.pointers and plain.recipe.pointed_categories is None
-    pointed = compare.parse_args(["--work", str(tmp_path), "--pointed", "text"])
-    assert pointed.recipe.pointers and pointed.recipe.pointed_categories == ("text",)
-    assert dataclasses.replace(pointed.recipe, pointers=False, pointed_categories=None) == plain.recipe
+def test_pointed_sets_the_comparisons_pointer_recipe(tmp_path):
+    shipped = compare.parse_args(["--work", str(tmp_path)])
+    assert shipped.recipe == compare.Recipe()  # the comparison trains what `make model` ships
+    none = compare.parse_args(["--work", str(tmp_path), "--pointed", "none"])
+    assert not none.recipe.pointers and none.recipe.pointed_categories is None
+    every = compare.parse_args(["--work", str(tmp_path), "--pointed", "all"])
+    assert every.recipe.pointers and every.recipe.pointed_categories is None
+    charts = compare.parse_args(["--work", str(tmp_path), "--pointed", "text", "chart"])
+    assert charts.recipe.pointers and charts.recipe.pointed_categories == ("text", "chart")
+    assert dataclasses.replace(charts.recipe, pointed_categories=None) == every.recipe
+
+
+def test_a_methods_norm_reaches_the_mcm_dpo_loss_and_only_it(monkeypatch, tmp_path):
+    import trainer.default_model as dm
+
+    configs = []
+
+    class Trained:
+        model_dir = tmp_path
+
+    def fake_train(cfg, examples):
+        configs.append(cfg)
+        return Trained()
+
+    monkeypatch.setattr(dm, "train", fake_train)
+    recipe = dm.Recipe(norm=None)
+    for name in ("SFT→MCM-DPO", "MCM-DPO[norm 1]", "MCM-DPO[same-category, norm 1]", "SFT→DPO"):
+        method = compare.METHODS[name]
+        dm.preference(tmp_path, [], tmp_path / "out", recipe, 0, method.objective, method.facets,
+                      method.only_wrong_negatives, method.partners, method.corruption, method.norm)
+    assert [c.norm for c in configs] == [None, 1.0, 1.0, None]  # None: the paper's sum of the weights
+    assert [c.partners for c in configs] == ["any", "any", "same_category", recipe.partners]

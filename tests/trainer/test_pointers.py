@@ -74,7 +74,7 @@ def test_a_recipe_points_only_in_the_categories_it_names(tmp_path):
     text, chart = examples_of(["Free shipping", "Free shipping"])
     text = dataclasses.replace(text, meta={"category": "text"})
     chart = dataclasses.replace(chart, meta={"category": "chart"})
-    assert pointing([text, chart], Recipe()) == [text, chart]  # every category points by default
+    assert pointing([text, chart], Recipe(pointed_categories=None)) == [text, chart]  # None: every category
     pointed = pointing([text, chart], Recipe(pointed_categories=("text",)))
     encoded = EncodedPreferences(pointed, policy.tokenizer, policy.image_processor)
     pointers = set(pointer_ids(policy.tokenizer))
