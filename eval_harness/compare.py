@@ -73,6 +73,7 @@ class Method:
     partners: str | None = None  # TrainConfig.partners; None = the recipe's
     corruption: str | None = None  # TrainConfig.corruption; None = the recipe's
     norm: float | None = None  # TrainConfig.norm; None = the recipe's
+    separate_facets: bool | None = None  # TrainConfig.separate_facets; None = the recipe's
 
 
 METHODS: dict[str, Method] = {
@@ -89,6 +90,11 @@ METHODS: dict[str, Method] = {
     # margin 1/2.8 of the weight DPO gives it at the same beta; norm 1 gives it DPO's weight.
     "MCM-DPO[norm 1]": Method("mcm_dpo", partners="any", norm=1.0),
     "MCM-DPO[same-category, norm 1]": Method("mcm_dpo", partners="same_category", norm=1.0),
+    # One sigmoid per facet (trainer/losses.py): an easily won facet no longer stops the others' gradient.
+    "MCM-DPO[separate sigmoids]": Method("mcm_dpo", partners="any", separate_facets=True),
+    "MCM-DPO[same-category, separate sigmoids]": Method("mcm_dpo", partners="same_category", separate_facets=True),
+    "MCM-DPO[same-category, separate, norm 1]": Method("mcm_dpo", partners="same_category", norm=1.0,
+                                                       separate_facets=True),
 }
 
 # What `make eval` runs: the issue's table (SFT, DPO, MCM-DPO and its facet ablations) and the MCM-DPO
@@ -259,7 +265,8 @@ def train_preferences(config: ComparisonConfig, sft_dir: Path, train_split, seed
             continue
         started = time.perf_counter()
         models[name] = preference(sft_dir, pairs, work / _slug(name), recipe, seed, method.objective, method.facets,
-                                  method.only_wrong_negatives, method.partners, method.corruption, method.norm)
+                                  method.only_wrong_negatives, method.partners, method.corruption, method.norm,
+                                  method.separate_facets)
         timings[name] = time.perf_counter() - started
         steps[name] = _steps(models[name])
     used = {"pair_records": sorted({e.meta["id"] for e in pairs}), "pairs": len(pairs), "steps": steps}

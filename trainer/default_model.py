@@ -63,6 +63,7 @@ class Recipe:
     beta: float = 0.1
     rpo_alpha: float = 1.0        # NLL anchor on the chosen text (trainer/config.py); 0 collapsed the answers
     norm: float | None = None     # MCM-DPO divisor; None = the paper's sum of weights
+    separate_facets: bool = False  # one sigmoid per MCM-DPO facet (trainer/losses.py); False = the paper's one
     rejected_per_example: int = 1
     corruption: str = "diffusion"
     partners: str = "any"         # whose context/image is a negative (trainer/config.py: partners)
@@ -269,15 +270,19 @@ def sft(base: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe
 def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe: Recipe, seed: int,
                objective: str = "mcm_dpo", facets: tuple[str, ...] | None = None,
                only_wrong_negatives: bool = False, partners: str | None = None,
-               corruption: str | None = None, norm: float | None = None) -> Path:
-    """A preference stage from ``start``; ``partners``, ``corruption`` and ``norm`` None take the recipe's."""
+               corruption: str | None = None, norm: float | None = None,
+               separate_facets: bool | None = None) -> Path:
+    """A preference stage from ``start``; ``partners``, ``corruption``, ``norm`` and ``separate_facets``
+    None take the recipe's."""
     weights = FacetWeights().only(*facets) if facets else FacetWeights()
     cfg = TrainConfig(objective=objective, model_name_or_path=str(start), checkpoint_dir=str(out),
                       learning_rate=recipe.pref_lr, epochs=recipe.pref_epochs, batch_size=recipe.pref_batch,
                       beta=recipe.beta, seed=seed, facet_weights=weights, corruption=corruption or recipe.corruption,
                       rpo_alpha=recipe.rpo_alpha,
                       norm=(recipe.norm if norm is None else norm) if objective == "mcm_dpo" else None,
-                      only_wrong_negatives=only_wrong_negatives, partners=partners or recipe.partners)
+                      only_wrong_negatives=only_wrong_negatives, partners=partners or recipe.partners,
+                      separate_facets=(recipe.separate_facets if separate_facets is None else separate_facets)
+                      and objective == "mcm_dpo")
     return train(cfg, pointing(examples, recipe)).model_dir
 
 

@@ -242,3 +242,24 @@ def test_a_methods_norm_reaches_the_mcm_dpo_loss_and_only_it(monkeypatch, tmp_pa
                       method.only_wrong_negatives, method.partners, method.corruption, method.norm)
     assert [c.norm for c in configs] == [None, 1.0, 1.0, None]  # None: the paper's sum of the weights
     assert [c.partners for c in configs] == ["any", "any", "same_category", recipe.partners]
+
+
+def test_a_methods_separate_sigmoids_reach_the_mcm_dpo_loss_and_only_it(monkeypatch, tmp_path):
+    import trainer.default_model as dm
+
+    configs = []
+
+    class Trained:
+        model_dir = tmp_path
+
+    monkeypatch.setattr(dm, "train", lambda cfg, examples: configs.append(cfg) or Trained())
+    recipe = dm.Recipe(separate_facets=True)
+    for name in ("MCM-DPO[same-category negatives]", "MCM-DPO[same-category, separate sigmoids]",
+                 "MCM-DPO[same-category, separate, norm 1]", "SFT→DPO"):
+        method = compare.METHODS[name]
+        dm.preference(tmp_path, [], tmp_path / "out", dm.Recipe(), 0, method.objective, method.facets,
+                      method.only_wrong_negatives, method.partners, method.corruption, method.norm,
+                      method.separate_facets)
+    dm.preference(tmp_path, [], tmp_path / "out", recipe, 0)  # the recipe's own setting when the method has none
+    assert [c.separate_facets for c in configs] == [False, True, True, False, True]
+    assert [c.norm for c in configs] == [None, None, 1.0, None, None]
