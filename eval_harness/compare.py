@@ -67,13 +67,14 @@ log = logging.getLogger("altlens.compare")
 class Method:
     """One row of the comparison: a preference objective and how its negatives are made."""
 
-    objective: str  # "sft" (no preference stage), "dpo" or "mcm_dpo"
+    objective: str  # "sft" (no preference stage), "chosen_nll" (its NLL anchor alone), "dpo" or "mcm_dpo"
     facets: tuple[str, ...] | None = None  # MCM-DPO facets kept; None = all, at the paper's weights
     only_wrong_negatives: bool = False  # TrainConfig.only_wrong_negatives
     partners: str | None = None  # TrainConfig.partners; None = the recipe's
     corruption: str | None = None  # TrainConfig.corruption; None = the recipe's
     norm: float | None = None  # TrainConfig.norm; None = the recipe's
     separate_facets: bool | None = None  # TrainConfig.separate_facets; None = the recipe's
+    beta: float | None = None  # TrainConfig.beta; None = the recipe's
 
 
 METHODS: dict[str, Method] = {
@@ -95,6 +96,11 @@ METHODS: dict[str, Method] = {
     "MCM-DPO[same-category, separate sigmoids]": Method("mcm_dpo", partners="same_category", separate_facets=True),
     "MCM-DPO[same-category, separate, norm 1]": Method("mcm_dpo", partners="same_category", norm=1.0,
                                                        separate_facets=True),
+    # The preference stage without its preference terms: NLL on the chosen texts only (rpo_alpha's anchor).
+    "SFT→chosen NLL": Method("chosen_nll"),
+    # beta 1: at 0.1 the preference terms' gradient is a tenth of the anchor's (beta * sigmoid(-beta z) ~ 0.05)
+    "SFT→DPO[beta 1]": Method("dpo", beta=1.0),
+    "MCM-DPO[same-category, beta 1]": Method("mcm_dpo", partners="same_category", beta=1.0),
 }
 
 # What `make eval` runs: the issue's table (SFT, DPO, MCM-DPO and its facet ablations) and the MCM-DPO
@@ -266,7 +272,7 @@ def train_preferences(config: ComparisonConfig, sft_dir: Path, train_split, seed
         started = time.perf_counter()
         models[name] = preference(sft_dir, pairs, work / _slug(name), recipe, seed, method.objective, method.facets,
                                   method.only_wrong_negatives, method.partners, method.corruption, method.norm,
-                                  method.separate_facets)
+                                  method.separate_facets, method.beta)
         timings[name] = time.perf_counter() - started
         steps[name] = _steps(models[name])
     used = {"pair_records": sorted({e.meta["id"] for e in pairs}), "pairs": len(pairs), "steps": steps}

@@ -271,13 +271,19 @@ def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe
                objective: str = "mcm_dpo", facets: tuple[str, ...] | None = None,
                only_wrong_negatives: bool = False, partners: str | None = None,
                corruption: str | None = None, norm: float | None = None,
-               separate_facets: bool | None = None) -> Path:
-    """A preference stage from ``start``; ``partners``, ``corruption``, ``norm`` and ``separate_facets``
-    None take the recipe's."""
+               separate_facets: bool | None = None, beta: float | None = None) -> Path:
+    """A preference stage from ``start``; ``partners``, ``corruption``, ``norm``, ``separate_facets`` and
+    ``beta`` None take the recipe's.
+
+    ``objective`` ``"chosen_nll"`` is the stage with its preference terms taken out: the same steps of
+    NLL on the chosen texts that ``rpo_alpha`` adds, which says how much of a preference method's gain
+    over SFT is only the cleaner targets.
+    """
     weights = FacetWeights().only(*facets) if facets else FacetWeights()
-    cfg = TrainConfig(objective=objective, model_name_or_path=str(start), checkpoint_dir=str(out),
+    cfg = TrainConfig(objective="sft" if objective == "chosen_nll" else objective, model_name_or_path=str(start),
+                      checkpoint_dir=str(out),
                       learning_rate=recipe.pref_lr, epochs=recipe.pref_epochs, batch_size=recipe.pref_batch,
-                      beta=recipe.beta, seed=seed, facet_weights=weights, corruption=corruption or recipe.corruption,
+                      beta=recipe.beta if beta is None else beta, seed=seed, facet_weights=weights, corruption=corruption or recipe.corruption,
                       rpo_alpha=recipe.rpo_alpha,
                       norm=(recipe.norm if norm is None else norm) if objective == "mcm_dpo" else None,
                       only_wrong_negatives=only_wrong_negatives, partners=partners or recipe.partners,
