@@ -73,8 +73,8 @@ class Method:
     partners: str | None = None  # TrainConfig.partners; None = the recipe's
     corruption: str | None = None  # TrainConfig.corruption; None = the recipe's
     norm: float | None = None  # TrainConfig.norm; None = the recipe's
-    separate_facets: bool | None = None  # TrainConfig.separate_facets; None = the recipe's
     beta: float | None = None  # TrainConfig.beta; None = the recipe's
+    rpo_alpha: float | None = None  # TrainConfig.rpo_alpha (the NLL anchor's weight); None = the recipe's
 
 
 METHODS: dict[str, Method] = {
@@ -91,16 +91,15 @@ METHODS: dict[str, Method] = {
     # margin 1/2.8 of the weight DPO gives it at the same beta; norm 1 gives it DPO's weight.
     "MCM-DPO[norm 1]": Method("mcm_dpo", partners="any", norm=1.0),
     "MCM-DPO[same-category, norm 1]": Method("mcm_dpo", partners="same_category", norm=1.0),
-    # One sigmoid per facet (trainer/losses.py): an easily won facet no longer stops the others' gradient.
-    "MCM-DPO[separate sigmoids]": Method("mcm_dpo", partners="any", separate_facets=True),
-    "MCM-DPO[same-category, separate sigmoids]": Method("mcm_dpo", partners="same_category", separate_facets=True),
-    "MCM-DPO[same-category, separate, norm 1]": Method("mcm_dpo", partners="same_category", norm=1.0,
-                                                       separate_facets=True),
     # The preference stage without its preference terms: NLL on the chosen texts only (rpo_alpha's anchor).
     "SFT→chosen NLL": Method("chosen_nll"),
     # beta 1: at 0.1 the preference terms' gradient is a tenth of the anchor's (beta * sigmoid(-beta z) ~ 0.05)
     "SFT→DPO[beta 1]": Method("dpo", beta=1.0),
     "MCM-DPO[same-category, beta 1]": Method("mcm_dpo", partners="same_category", beta=1.0),
+    # The anchor at a tenth of its weight, so the preference terms are a larger share of each update.
+    "SFT→DPO[anchor 0.1]": Method("dpo", rpo_alpha=0.1),
+    "MCM-DPO[anchor 0.1]": Method("mcm_dpo", partners="any", rpo_alpha=0.1),
+    "MCM-DPO[same-category, anchor 0.1]": Method("mcm_dpo", partners="same_category", rpo_alpha=0.1),
 }
 
 # What `make eval` runs: the issue's table (SFT, DPO, MCM-DPO and its facet ablations) and the MCM-DPO
@@ -272,7 +271,7 @@ def train_preferences(config: ComparisonConfig, sft_dir: Path, train_split, seed
         started = time.perf_counter()
         models[name] = preference(sft_dir, pairs, work / _slug(name), recipe, seed, method.objective, method.facets,
                                   method.only_wrong_negatives, method.partners, method.corruption, method.norm,
-                                  method.separate_facets, method.beta)
+                                  method.beta, method.rpo_alpha)
         timings[name] = time.perf_counter() - started
         steps[name] = _steps(models[name])
     used = {"pair_records": sorted({e.meta["id"] for e in pairs}), "pairs": len(pairs), "steps": steps}

@@ -35,10 +35,6 @@ class TrainConfig:
         label_smoothing (``0.0``): assumed probability that a preference label is
             flipped (cDPO, as trl's ``label_smoothing``); worth raising a little
             for pairs learnt from user feedback. 0 is the paper's setting.
-        separate_facets (``False``): one sigmoid per MCM-DPO facet instead of
-            one over their weighted sum (``trainer.losses`` module docstring:
-            with one sigmoid, an easily won facet stops every facet's gradient).
-            False is the paper's setting; plain DPO is the same either way.
         rpo_alpha (``0.0``): weight of a per-token NLL term on the chosen text
             (true image and context) added to the preference loss, as trl's
             ``rpo_alpha`` (Pang et al. 2024). Without it a small model trained
@@ -110,7 +106,6 @@ class TrainConfig:
     beta: float = DEFAULT_BETA
     norm: float | None = None
     label_smoothing: float = 0.0
-    separate_facets: bool = False
     rpo_alpha: float = 0.0
     only_wrong_negatives: bool = False
 

@@ -63,7 +63,6 @@ class Recipe:
     beta: float = 0.1
     rpo_alpha: float = 1.0        # NLL anchor on the chosen text (trainer/config.py); 0 collapsed the answers
     norm: float | None = None     # MCM-DPO divisor; None = the paper's sum of weights
-    separate_facets: bool = False  # one sigmoid per MCM-DPO facet (trainer/losses.py); False = the paper's one
     rejected_per_example: int = 1
     corruption: str = "diffusion"
     partners: str = "any"         # whose context/image is a negative (trainer/config.py: partners)
@@ -271,9 +270,9 @@ def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe
                objective: str = "mcm_dpo", facets: tuple[str, ...] | None = None,
                only_wrong_negatives: bool = False, partners: str | None = None,
                corruption: str | None = None, norm: float | None = None,
-               separate_facets: bool | None = None, beta: float | None = None) -> Path:
-    """A preference stage from ``start``; ``partners``, ``corruption``, ``norm``, ``separate_facets`` and
-    ``beta`` None take the recipe's.
+               beta: float | None = None, rpo_alpha: float | None = None) -> Path:
+    """A preference stage from ``start``; ``partners``, ``corruption``, ``norm``, ``beta`` and ``rpo_alpha``
+    None take the recipe's.
 
     ``objective`` ``"chosen_nll"`` is the stage with its preference terms taken out: the same steps of
     NLL on the chosen texts that ``rpo_alpha`` adds, which says how much of a preference method's gain
@@ -284,11 +283,9 @@ def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe
                       checkpoint_dir=str(out),
                       learning_rate=recipe.pref_lr, epochs=recipe.pref_epochs, batch_size=recipe.pref_batch,
                       beta=recipe.beta if beta is None else beta, seed=seed, facet_weights=weights, corruption=corruption or recipe.corruption,
-                      rpo_alpha=recipe.rpo_alpha,
+                      rpo_alpha=recipe.rpo_alpha if rpo_alpha is None else rpo_alpha,
                       norm=(recipe.norm if norm is None else norm) if objective == "mcm_dpo" else None,
-                      only_wrong_negatives=only_wrong_negatives, partners=partners or recipe.partners,
-                      separate_facets=(recipe.separate_facets if separate_facets is None else separate_facets)
-                      and objective == "mcm_dpo")
+                      only_wrong_negatives=only_wrong_negatives, partners=partners or recipe.partners)
     return train(cfg, pointing(examples, recipe)).model_dir
 
 

@@ -33,16 +33,6 @@ with ``D(k) = logp_policy(k) - logp_reference(k)``::
 
 where the facets ``f`` and their negatives are listed in :data:`FACETS`.
 Plain DPO is the special case with only ``r3`` (:func:`dpo_loss`).
-
-``separate=True`` puts each facet under its own sigmoid instead, as mDPO
-(Wang et al. 2024) adds its image term to the DPO loss::
-
-    loss = sum_f r_f * -log sigmoid(beta * [D(w_w_w) - D(negative_f)]) / norm
-
-With one sigmoid, a facet whose margin grows easily (the right alt after a
-swapped context is soon very unlikely) saturates it, and then no facet,
-the response one included, gets a gradient; with one sigmoid per facet, each
-stops only when its own margin is won.
 """
 from __future__ import annotations
 
@@ -181,7 +171,6 @@ def mcm_dpo_loss(
     label_smoothing: float = 0.0,
     sample_weights: Tensor | None = None,
     facet_mask: Mapping[str, Tensor] | None = None,
-    separate: bool = False,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """MCM-DPO loss (DESIGN.md §3) and per-step metrics.
 
@@ -201,8 +190,6 @@ def mcm_dpo_loss(
         facet_mask: optional ``{facet: bool [B]}`` (:func:`wrong_under`); a facet
             whose mask is false for a sample leaves that sample's sum, and the
             default ``norm`` becomes each sample's sum of its kept weights.
-        separate: one sigmoid per facet, weighted and divided by ``norm``
-            (module docstring), instead of one over the weighted sum.
 
     Returns:
         ``(loss, metrics)``: a scalar loss, and detached scalar tensors
@@ -230,22 +217,15 @@ def mcm_dpo_loss(
     def delta(key: str) -> Tensor:
         return policy[key] - reference[key].detach()
 
-    def preference_nll(margin: Tensor) -> Tensor:
-        return -F.logsigmoid(beta * margin) * (1.0 - label_smoothing) - F.logsigmoid(-beta * margin) * label_smoothing
-
     chosen = delta(CHOSEN)
     terms = {facet: chosen - delta(FACETS[facet][1]) for facet in enabled}
     if facet_mask is None:
-        kept = {f: torch.full_like(chosen, weights.weight(f)) for f in enabled}
-        divisor = norm
+        z = sum(weights.weight(f) * terms[f] for f in enabled) / norm
     else:
         kept = {f: weights.weight(f) * facet_mask[f].to(chosen) for f in enabled}
         divisor = sum(kept.values()).clamp_min(1e-12) if explicit_norm is None else norm
-    z = sum(kept[f] * terms[f] for f in enabled) / divisor
-    if separate:
-        losses = sum(kept[f] * preference_nll(terms[f]) for f in enabled) / divisor
-    else:
-        losses = preference_nll(z)
+        z = sum(kept[f] * terms[f] for f in enabled) / divisor
+    losses = -F.logsigmoid(beta * z) * (1.0 - label_smoothing) - F.logsigmoid(-beta * z) * label_smoothing
     if sample_weights is None:
         loss = losses.mean()
     else:

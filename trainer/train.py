@@ -96,8 +96,7 @@ def compute_loss(cfg: TrainConfig, batch: ComboBatch, logps: torch.Tensor,
     ref = dict(zip(batch.keys, reference.T.unbind(0)))  # reference: [B, K]
     loss, metrics = mcm_dpo_loss(policy, ref, cfg.loss_weights, beta=cfg.beta, norm=cfg.norm,
                                  label_smoothing=cfg.label_smoothing, sample_weights=batch.weights,
-                                 facet_mask=batch.facet_mask if cfg.only_wrong_negatives else None,
-                                 separate=cfg.separate_facets)
+                                 facet_mask=batch.facet_mask if cfg.only_wrong_negatives else None)
     if cfg.rpo_alpha:
         # rows 0..B-1 are the chosen text with the true image and context (keys start with CHOSEN)
         nll = -policy[CHOSEN].sum() / batch.seqs.response_mask[: batch.size].sum().clamp_min(1)

@@ -244,28 +244,7 @@ def test_a_methods_norm_reaches_the_mcm_dpo_loss_and_only_it(monkeypatch, tmp_pa
     assert [c.partners for c in configs] == ["any", "any", "same_category", recipe.partners]
 
 
-def test_a_methods_separate_sigmoids_reach_the_mcm_dpo_loss_and_only_it(monkeypatch, tmp_path):
-    import trainer.default_model as dm
-
-    configs = []
-
-    class Trained:
-        model_dir = tmp_path
-
-    monkeypatch.setattr(dm, "train", lambda cfg, examples: configs.append(cfg) or Trained())
-    recipe = dm.Recipe(separate_facets=True)
-    for name in ("MCM-DPO[same-category negatives]", "MCM-DPO[same-category, separate sigmoids]",
-                 "MCM-DPO[same-category, separate, norm 1]", "SFT→DPO"):
-        method = compare.METHODS[name]
-        dm.preference(tmp_path, [], tmp_path / "out", dm.Recipe(), 0, method.objective, method.facets,
-                      method.only_wrong_negatives, method.partners, method.corruption, method.norm,
-                      method.separate_facets)
-    dm.preference(tmp_path, [], tmp_path / "out", recipe, 0)  # the recipe's own setting when the method has none
-    assert [c.separate_facets for c in configs] == [False, True, True, False, True]
-    assert [c.norm for c in configs] == [None, None, 1.0, None, None]
-
-
-def test_the_anchor_only_row_trains_nll_on_the_chosen_texts_and_beta_rows_change_only_beta(monkeypatch, tmp_path):
+def test_the_anchor_only_row_trains_nll_on_the_chosen_texts_and_other_rows_change_one_knob(monkeypatch, tmp_path):
     import trainer.default_model as dm
 
     configs = []
@@ -275,11 +254,14 @@ def test_the_anchor_only_row_trains_nll_on_the_chosen_texts_and_beta_rows_change
 
     monkeypatch.setattr(dm, "train", lambda cfg, examples: configs.append(cfg) or Trained())
     recipe = dm.Recipe()
-    for name in ("SFT→chosen NLL", "SFT→DPO", "SFT→DPO[beta 1]", "MCM-DPO[same-category, beta 1]"):
+    names = ("SFT→chosen NLL", "SFT→DPO", "SFT→DPO[beta 1]", "MCM-DPO[same-category, beta 1]",
+             "SFT→DPO[anchor 0.1]", "MCM-DPO[same-category, anchor 0.1]")
+    for name in names:
         method = compare.METHODS[name]
         dm.preference(tmp_path, [], tmp_path / "out", recipe, 0, method.objective, method.facets,
                       method.only_wrong_negatives, method.partners, method.corruption, method.norm,
-                      method.separate_facets, method.beta)
-    assert [c.objective for c in configs] == ["sft", "dpo", "dpo", "mcm_dpo"]
-    assert [c.beta for c in configs] == [recipe.beta, recipe.beta, 1.0, 1.0]
+                      method.beta, method.rpo_alpha)
+    assert [c.objective for c in configs] == ["sft", "dpo", "dpo", "mcm_dpo", "dpo", "mcm_dpo"]
+    assert [c.beta for c in configs] == [recipe.beta, recipe.beta, 1.0, 1.0, recipe.beta, recipe.beta]
+    assert [c.rpo_alpha for c in configs] == [recipe.rpo_alpha] * 4 + [0.1, 0.1]
     assert len({(c.learning_rate, c.epochs, c.batch_size, c.seed) for c in configs}) == 1  # same steps
