@@ -93,7 +93,7 @@ METHODS: dict[str, Method] = {
     "MCM-DPO[same-category, norm 1]": Method("mcm_dpo", partners="same_category", norm=1.0),
     # The preference stage without its preference terms: NLL on the chosen texts only (rpo_alpha's anchor).
     "SFT→chosen NLL": Method("chosen_nll"),
-    # beta 1: at 0.1 the preference terms' gradient is a tenth of the anchor's (beta * sigmoid(-beta z) ~ 0.05)
+    # beta 1: at 0.1 a pair's preference gradient (beta * sigmoid(-beta z) ~ 0.05) is about a quarter of the anchor's
     "SFT→DPO[beta 1]": Method("dpo", beta=1.0),
     "MCM-DPO[same-category, beta 1]": Method("mcm_dpo", partners="same_category", beta=1.0),
     # The anchor at a tenth of its weight, so the preference terms are a larger share of each update.

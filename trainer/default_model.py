@@ -282,7 +282,8 @@ def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe
     cfg = TrainConfig(objective="sft" if objective == "chosen_nll" else objective, model_name_or_path=str(start),
                       checkpoint_dir=str(out),
                       learning_rate=recipe.pref_lr, epochs=recipe.pref_epochs, batch_size=recipe.pref_batch,
-                      beta=recipe.beta if beta is None else beta, seed=seed, facet_weights=weights, corruption=corruption or recipe.corruption,
+                      beta=recipe.beta if beta is None else beta, seed=seed, facet_weights=weights,
+                      corruption=corruption or recipe.corruption,
                       rpo_alpha=recipe.rpo_alpha if rpo_alpha is None else rpo_alpha,
                       norm=(recipe.norm if norm is None else norm) if objective == "mcm_dpo" else None,
                       only_wrong_negatives=only_wrong_negatives, partners=partners or recipe.partners)
