@@ -142,6 +142,10 @@ class ComparisonConfig:
     jobs: int = 2  # seeds trained at once, one process each (on 2 cores, 2 nearly halves the time)
     # an SFT model already trained by this recipe (e.g. `make model`'s var/model-build/sft/best): checked, reused
     sft_checkpoint: Path | None = None
+    # "corpus": chosen = the correct alt, rejected = the corpus's defects and near misses;
+    # "feedback": what a simulated user's thumbs-up and picks on the served SFT model yield, chosen = one
+    # of the model's own answers (eval_harness/simulated_feedback.py)
+    pairs: str = "corpus"
 
 
 def quick_config(work_dir: Path, out_dir: Path) -> ComparisonConfig:
@@ -252,15 +256,22 @@ def _checked_sft_checkpoint(config: ComparisonConfig, sft_data) -> Path:
     return path
 
 
-def train_preferences(config: ComparisonConfig, sft_dir: Path, train_split, seed: int) -> tuple[dict[str, Path], dict]:
+def train_preferences(config: ComparisonConfig, sft_dir: Path, train_split, seed: int,
+                      feedback: list | None = None) -> tuple[dict[str, Path], dict]:
     """Every preference method from the same SFT checkpoint on the same pairs; ``seed`` varies
-    the pairs' draw, their order, the image corruptions and the swapped contexts."""
+    the pairs' draw, their order, the image corruptions and the swapped contexts. ``feedback``:
+    the simulated-feedback pairs of every train record (``config.pairs == "feedback"``), of which
+    the seed's records are kept."""
     work = config.work_dir / f"seed-{seed}"
     if work.exists():
         shutil.rmtree(work)
     recipe = dataclasses.replace(config.recipe, seed=seed)
     records = _subset(train_split, config.pref_records, seed)
-    pairs = preference_examples(records, recipe.rejected_per_example, seed)
+    if feedback is not None:  # the simulated feedback on the same records
+        ids = {e.meta["id"] for e in records}
+        pairs = [p for p in feedback if p.meta["id"] in ids]
+    else:
+        pairs = preference_examples(records, recipe.rejected_per_example, seed)
     if recipe.own_mistakes:
         pairs += own_mistake_pairs(sft_dir, records)
     models, timings, steps = {}, {}, {}
@@ -269,13 +280,25 @@ def train_preferences(config: ComparisonConfig, sft_dir: Path, train_split, seed
         if method.objective == "sft":
             continue
         started = time.perf_counter()
-        models[name] = preference(sft_dir, pairs, work / _slug(name), recipe, seed, method.objective, method.facets,
-                                  method.only_wrong_negatives, method.partners, method.corruption, method.norm,
-                                  method.beta, method.rpo_alpha)
+        models[name] = preference(sft_dir, pairs, work / _slug(name), recipe, seed, **dataclasses.asdict(method))
         timings[name] = time.perf_counter() - started
         steps[name] = _steps(models[name])
     used = {"pair_records": sorted({e.meta["id"] for e in pairs}), "pairs": len(pairs), "steps": steps}
     return models, {"train_seconds": timings, **used}
+
+
+def simulated_feedback_pairs(config: ComparisonConfig, sft_dir: Path, train_split) -> tuple[list, dict]:
+    """The simulated user's pairs on every record some seed trains on, from the SFT model as served."""
+    from eval_harness import simulated_feedback
+
+    ids = set().union(*({e.meta["id"] for e in _subset(train_split, config.pref_records, s)} for s in config.seeds))
+    records = [e for e in clean_examples(train_split) if e.meta["id"] in ids]
+    started = time.perf_counter()
+    engine = simulated_feedback.served_sft(sft_dir, config.work_dir / "sft-onnx")
+    pairs = simulated_feedback.feedback_pairs(engine, records)
+    summary = {**simulated_feedback.summary(pairs, len(records)), "seconds": round(time.perf_counter() - started, 1)}
+    log.info("simulated feedback: %s", json.dumps(summary))
+    return pairs, summary
 
 
 def _steps(model_dir: Path) -> int:
@@ -340,8 +363,11 @@ def run(config: ComparisonConfig, command: str) -> dict:
     sft_result = {"scores": sft_scores, "checkpoint": _display(sft_dir), "steps": _steps(sft_dir),
                   "train_seconds": sft_info["train_seconds"], "reused_checkpoint": sft_info["reused"],
                   "eval_seconds": round(time.perf_counter() - t, 1), "records": len(sft_info["sft_records"])}
+    feedback, feedback_summary = None, None
+    if config.pairs == "feedback":
+        feedback, feedback_summary = simulated_feedback_pairs(config, sft_dir, train_split)
     shared = SeedInputs(config, sft_dir, train_split, eval_examples, decided_by, evaluated_ids,
-                        sft_info["sft_records"], sft_result["steps"])
+                        sft_info["sft_records"], sft_result["steps"], feedback)
     if config.jobs > 1 and len(config.seeds) > 1:
         # seeds are independent: one process each (spawned, so no OpenMP state is forked)
         import multiprocessing
@@ -365,6 +391,7 @@ def run(config: ComparisonConfig, command: str) -> dict:
         "honesty": honesty,
         "summary": summarize(per_seed, config.methods),
         "sft": sft_result,
+        "feedback": feedback_summary,
         "seeds": per_seed,
     }
     write_outputs(result, config.out_dir)
@@ -383,6 +410,7 @@ class SeedInputs:
     evaluated_ids: list[str]
     sft_records: list[str]
     sft_steps: int
+    feedback: list | None = None  # simulated-feedback pairs (config.pairs == "feedback")
 
 
 def run_seed(inputs: SeedInputs, seed: int, jar=None) -> dict:
@@ -398,7 +426,7 @@ def run_seed(inputs: SeedInputs, seed: int, jar=None) -> dict:
         _configure_logging()
     jar = jar or MeteorJar.shared()
     log.info("seed %d: training %s", seed, ", ".join(m for m in config.methods if m != "SFT"))
-    models, training = train_preferences(config, inputs.sft_dir, inputs.train_split, seed)
+    models, training = train_preferences(config, inputs.sft_dir, inputs.train_split, seed, inputs.feedback)
     _refuse_overlap(f"seed {seed}", inputs.evaluated_ids, training["pair_records"])
     scores, eval_seconds = {}, {}
     for name, model_dir in models.items():
@@ -493,6 +521,7 @@ def markdown(result: dict) -> str:
              f"- model size: {json.dumps(cfg['size'])}",
              f"- budget: SFT on {first['sft_records']} records; every preference method on the same "
              f"{first['pairs']} pairs ({first['pair_records']} records), steps per run: {json.dumps(first['steps'])}",
+             f"- pairs: {_pairs_line(cfg.get('pairs', 'corpus'), result.get('feedback'))}",
              f"- OCR: {'the backend reader (cached corpus/ocr.json)' if cfg['ocr'] else 'off (quick mode)'}; "
              "decoding: greedy, PyTorch checkpoint, backend input builder", "",
              "Mean ± sample std over seeds. acc[c] = exact match of the alt for category c; "
@@ -518,6 +547,13 @@ def markdown(result: dict) -> str:
         lines.append(f"| {seed} | " + " | ".join(str(data["train_seconds"].get(m, "–")) for m in methods) + " |")
     lines += ["", "![comparison](comparison.png)", ""]
     return "\n".join(lines)
+
+
+def _pairs_line(pairs: str, feedback: dict | None) -> str:
+    if pairs != "feedback":
+        return "the corpus's: chosen = the correct alt, rejected = one of its defects or near misses"
+    return ("a simulated user's feedback on the SFT model as the engine serves it (eval_harness/simulated_feedback.py): "
+            f"{json.dumps(feedback)}; chosen = one of the model's own answers")
 
 
 def plot(result: dict, path: Path) -> None:
@@ -580,6 +616,11 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
     p.add_argument("--pointed", nargs="+", default=None, metavar="CATEGORY",
                    help="answers in these corpus categories point at OCR words (Recipe.pointers, "
                         "pointed_categories; default: the recipe's); 'all' for every category, 'none' for no pointers")
+    p.add_argument("--pref-records", type=int, default=None,
+                   help=f"train records that give preference pairs, drawn per seed (default {defaults.pref_records})")
+    p.add_argument("--pairs", choices=("corpus", "feedback"), default=None,
+                   help="preference pairs: the corpus's (chosen = the correct alt, default) or a simulated user's "
+                        "feedback on the served SFT model (chosen = one of its answers)")
     p.add_argument("--sft-checkpoint", type=Path, default=None,
                    help="reuse an SFT model trained by this recipe (checked), e.g. var/model-build/sft/best")
     args = p.parse_args(argv)
@@ -587,7 +628,8 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
                                                                                        out_dir=args.out)
     changes = {"corpus_dir": args.corpus, "seeds": tuple(args.seeds) if args.seeds else None,
                "methods": tuple(args.methods) if args.methods else None, "test_limit": args.test_limit, "split": args.split,
-               "threads": args.threads, "jobs": args.jobs, "sft_checkpoint": args.sft_checkpoint}
+               "threads": args.threads, "jobs": args.jobs, "sft_checkpoint": args.sft_checkpoint,
+               "pairs": args.pairs, "pref_records": args.pref_records}
     config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
     if args.own_mistakes:
         config = dataclasses.replace(config, recipe=dataclasses.replace(config.recipe, own_mistakes=True))

@@ -122,6 +122,46 @@ def test_own_mistake_pairs_reject_exactly_the_answers_the_model_got_wrong(quick_
         assert p.rejected in ("photo of " + r.chosen, r.chosen)
 
 
+def test_feedback_pairs_come_from_the_sft_model_as_the_engine_serves_it(quick_run, tmp_path):
+    work, _ = quick_run
+    config = dataclasses.replace(compare.quick_config(tmp_path, tmp_path / "out"), pref_records=30, seeds=(0, 1))
+    train = compare.load_split(work / "corpus", "train", compare.no_ocr(work / "corpus"))
+    pairs, summary = compare.simulated_feedback_pairs(config, work / "sft-start" / "sft" / "best", train)
+    assert (tmp_path / "sft-onnx" / "altlens.json").is_file()  # exported and parity-checked, then served
+    seeds_records = {e.meta["id"] for s in (0, 1) for e in compare._subset(train, 30, s)}
+    assert summary["records"] == len(seeds_records) and summary["pairs"] == len(pairs) <= len(seeds_records)
+    assert summary["chosen_is_reference"] + summary["chosen_is_not_reference"] == len(pairs)
+    for p in pairs:  # the API's rules: thumbs-up pairs weigh half, picks in full
+        assert p.meta["id"] in seeds_records and (p.chosen, p.chosen_decorative) != (p.rejected, p.rejected_decorative)
+        assert p.weight == {"rate": 0.5, "pick": 1.0}[p.meta["feedback"]]
+
+
+def test_each_seed_trains_on_the_feedback_pairs_of_its_own_records(quick_run, monkeypatch, tmp_path):
+    work, _ = quick_run
+    train = compare.load_split(work / "corpus", "train", compare.no_ocr(work / "corpus"))
+    feedback = [dataclasses.replace(e, chosen="picked " + e.meta["reference"], rejected="answer",
+                                    meta={**e.meta, "feedback": "pick"}) for e in compare.clean_examples(train)][::2]
+    trained = {}
+
+    def fake_preference(start, examples, out, recipe, seed, **method):
+        trained[(seed, method["objective"])] = examples
+        out.mkdir(parents=True)
+        (out / "altlens_training.json").write_text(json.dumps({"steps": len(examples)}))
+        return out
+
+    monkeypatch.setattr(compare, "preference", fake_preference)
+    config = dataclasses.replace(compare.quick_config(tmp_path, tmp_path / "out"), pref_records=30,
+                                 methods=("SFT", "SFT→chosen NLL", "SFT→DPO"))
+    for seed in (0, 1):
+        compare.train_preferences(config, work / "sft-start" / "sft" / "best", train, seed, feedback)
+        ids = {e.meta["id"] for e in compare._subset(train, 30, seed)}
+        expected = [e for e in feedback if e.meta["id"] in ids]
+        assert expected and trained[(seed, "chosen_nll")] == trained[(seed, "dpo")] == expected
+    config = compare.parse_args(["--pairs", "feedback", "--pref-records", "500"])
+    assert (config.pairs, config.pref_records) == ("feedback", 500)
+    assert compare.parse_args([]).pairs == "corpus"
+
+
 def test_a_reused_sft_checkpoint_must_match_the_recipe(quick_run, tmp_path):
     work, result = quick_run
     config = compare.quick_config(work, tmp_path)
@@ -238,8 +278,7 @@ def test_a_methods_norm_reaches_the_mcm_dpo_loss_and_only_it(monkeypatch, tmp_pa
     recipe = dm.Recipe(norm=None)
     for name in ("SFT→MCM-DPO", "MCM-DPO[norm 1]", "MCM-DPO[same-category, norm 1]", "SFT→DPO"):
         method = compare.METHODS[name]
-        dm.preference(tmp_path, [], tmp_path / "out", recipe, 0, method.objective, method.facets,
-                      method.only_wrong_negatives, method.partners, method.corruption, method.norm)
+        dm.preference(tmp_path, [], tmp_path / "out", recipe, 0, **dataclasses.asdict(method))
     assert [c.norm for c in configs] == [None, 1.0, 1.0, None]  # None: the paper's sum of the weights
     assert [c.partners for c in configs] == ["any", "any", "same_category", recipe.partners]
 
@@ -258,9 +297,7 @@ def test_the_anchor_only_row_trains_nll_on_the_chosen_texts_and_other_rows_chang
              "SFT→DPO[anchor 0.1]", "MCM-DPO[same-category, anchor 0.1]")
     for name in names:
         method = compare.METHODS[name]
-        dm.preference(tmp_path, [], tmp_path / "out", recipe, 0, method.objective, method.facets,
-                      method.only_wrong_negatives, method.partners, method.corruption, method.norm,
-                      method.beta, method.rpo_alpha)
+        dm.preference(tmp_path, [], tmp_path / "out", recipe, 0, **dataclasses.asdict(method))
     assert [c.objective for c in configs] == ["sft", "dpo", "dpo", "mcm_dpo", "dpo", "mcm_dpo"]
     assert [c.beta for c in configs] == [recipe.beta, recipe.beta, 1.0, 1.0, recipe.beta, recipe.beta]
     assert [c.rpo_alpha for c in configs] == [recipe.rpo_alpha] * 4 + [0.1, 0.1]
