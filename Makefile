@@ -54,6 +54,7 @@ model: $(STAMP) system-packages
 
 ## eval: the method comparison (SFT vs SFT→DPO vs SFT→MCM-DPO and facet ablations, 3 seeds)
 ## EVAL_ARGS="--sft-checkpoint var/model-build/sft/best" reuses `make model`'s SFT stage (checked)
+## EVAL_ARGS="--pairs feedback": pairs from a simulated user's feedback on the served SFT model
 EVAL_ARGS ?=
 eval: $(STAMP) system-packages
 	$(PY) -m eval_harness.compare $(EVAL_ARGS)

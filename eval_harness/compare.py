@@ -296,6 +296,7 @@ def simulated_feedback_pairs(config: ComparisonConfig, sft_dir: Path, train_spli
     started = time.perf_counter()
     engine = simulated_feedback.served_sft(sft_dir, config.work_dir / "sft-onnx")
     pairs = simulated_feedback.feedback_pairs(engine, records)
+    simulated_feedback.write_pairs(config.work_dir / "feedback-pairs.jsonl", pairs)
     summary = {**simulated_feedback.summary(pairs, len(records)), "seconds": round(time.perf_counter() - started, 1)}
     log.info("simulated feedback: %s", json.dumps(summary))
     return pairs, summary

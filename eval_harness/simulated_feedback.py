@@ -24,6 +24,7 @@ The simulated user knows the corpus's correct alt and never writes one
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,17 @@ def summary(pairs: Sequence[PreferenceExample], records: int) -> dict[str, Any]:
     right = sum(bool(p.meta["chosen_is_reference"]) for p in pairs)
     return {"records": records, "pairs": len(pairs), "by_kind": kinds, "chosen_is_reference": right,
             "chosen_is_not_reference": len(pairs) - right}
+
+
+def write_pairs(path: Path, pairs: Sequence[PreferenceExample]) -> None:
+    """The pairs as JSON Lines beside the run, with the correct alt, for reading by eye."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for p in pairs:
+            f.write(json.dumps({"id": p.meta["id"], "category": p.meta.get("category", ""),
+                                "feedback": p.meta["feedback"], "chosen": p.chosen, "rejected": p.rejected,
+                                "weight": p.weight, "reference": p.meta["reference"],
+                                "chosen_is_reference": p.meta["chosen_is_reference"]}, ensure_ascii=False) + "\n")
 
 
 def served_sft(sft_dir: Path, out_dir: Path) -> AltTextEngine:

@@ -131,6 +131,9 @@ def test_feedback_pairs_come_from_the_sft_model_as_the_engine_serves_it(quick_ru
     seeds_records = {e.meta["id"] for s in (0, 1) for e in compare._subset(train, 30, s)}
     assert summary["records"] == len(seeds_records) and summary["pairs"] == len(pairs) <= len(seeds_records)
     assert summary["chosen_is_reference"] + summary["chosen_is_not_reference"] == len(pairs)
+    written = [json.loads(line) for line in (tmp_path / "feedback-pairs.jsonl").read_text().splitlines()]
+    assert [(w["id"], w["chosen"], w["rejected"]) for w in written] == [(p.meta["id"], p.chosen, p.rejected)
+                                                                        for p in pairs]
     for p in pairs:  # the API's rules: thumbs-up pairs weigh half, picks in full
         assert p.meta["id"] in seeds_records and (p.chosen, p.chosen_decorative) != (p.rejected, p.rejected_decorative)
         assert p.weight == {"rate": 0.5, "pick": 1.0}[p.meta["feedback"]]
