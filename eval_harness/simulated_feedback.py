@@ -4,7 +4,7 @@ Every corpus pair so far chose the correct alt text, so NLL on the chosen side
 alone taught the model everything the preference terms did (results README,
 "What the preference stage adds"). Real feedback is different: a user who
 thumbs-up an answer or picks a better one from the candidates chooses among
-the model's own outputs, and the one picked is often better without being
+the model's own outputs, and the one picked can be better without being
 right. This module makes such pairs without a user, through the product's own
 path: the SFT model is exported and served by the backend's engine (beam
 search, candidates, confidence policy), and ``backend.preferences.pairs_for``
@@ -46,10 +46,11 @@ class Feedback:
     payload: dict[str, Any]
 
 
-def _right(answer: Description, reference: str, reference_decorative: bool) -> bool:
-    if reference_decorative or answer.decorative:
-        return answer.decorative == reference_decorative
-    return normalize_for_match(answer.description) == normalize_for_match(reference)
+def _is_correct(text: str, decorative: bool, reference: str, reference_decorative: bool) -> bool:
+    """Decorative when it should be, or the correct text up to case, spacing and edge punctuation."""
+    if decorative or reference_decorative:
+        return decorative == reference_decorative
+    return normalize_for_match(text) == normalize_for_match(reference)
 
 
 def _closeness(texts: Sequence[str], reference: str):
@@ -59,7 +60,7 @@ def _closeness(texts: Sequence[str], reference: str):
 
 def simulated_feedback(answer: Description, reference: str, reference_decorative: bool) -> Feedback:
     """The feedback a user who knows the correct alt, and never writes one, gives on ``answer``."""
-    if _right(answer, reference, reference_decorative):
+    if _is_correct(answer.description, answer.decorative, reference, reference_decorative):
         return Feedback("rate", {"rating": "up"})
     if reference_decorative or not answer.candidates:
         return Feedback("rate", {"rating": "down"})  # no candidate can say "decorative"
@@ -89,8 +90,7 @@ def feedback_pairs(engine: AltTextEngine, records: Sequence[PreferenceExample],
             feedback = simulated_feedback(answer, reference, reference_decorative)
             for pair in pairs_for(answer.description, answer.decorative, answer.candidates, feedback.kind,
                                   feedback.payload):
-                chosen_right = (pair.chosen == "") == reference_decorative and (
-                    reference_decorative or normalize_for_match(pair.chosen) == normalize_for_match(reference))
+                chosen_right = _is_correct(pair.chosen, pair.chosen == "", reference, reference_decorative)
                 out.append(dataclasses.replace(
                     record, chosen=pair.chosen, rejected=pair.rejected, chosen_decorative=pair.chosen == "",
                     rejected_decorative=pair.rejected == "", weight=pair.weight,

@@ -1,4 +1,4 @@
-"""The simulated user of ``make eval --pairs feedback``: what it sends, and the pairs the API rules make of it."""
+"""The simulated user of ``python -m eval_harness.compare --pairs feedback``: what it sends, and the pairs the API rules make of it."""
 from __future__ import annotations
 
 from pathlib import Path
