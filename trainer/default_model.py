@@ -270,19 +270,22 @@ def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe
                objective: str = "mcm_dpo", facets: tuple[str, ...] | None = None,
                only_wrong_negatives: bool = False, partners: str | None = None,
                corruption: str | None = None, norm: float | None = None,
-               beta: float | None = None, rpo_alpha: float | None = None) -> Path:
-    """A preference stage from ``start``; ``partners``, ``corruption``, ``norm``, ``beta`` and ``rpo_alpha``
-    None take the recipe's.
+               beta: float | None = None, rpo_alpha: float | None = None,
+               epochs: int | None = None, image_weight: float | None = None) -> Path:
+    """A preference stage from ``start``; ``partners``, ``corruption``, ``norm``, ``beta``, ``rpo_alpha`` and
+    ``epochs`` None take the recipe's; ``image_weight`` None keeps the paper's image facet weight (r2).
 
     ``objective`` ``"chosen_nll"`` is the stage with its preference terms taken out: the same steps of
     NLL on the chosen texts that ``rpo_alpha`` adds, which says how much of a preference method's gain
     over SFT is only the cleaner targets.
     """
     weights = FacetWeights().only(*facets) if facets else FacetWeights()
+    if image_weight is not None:
+        weights = dataclasses.replace(weights, r2=image_weight)
     cfg = TrainConfig(objective="sft" if objective == "chosen_nll" else objective, model_name_or_path=str(start),
                       checkpoint_dir=str(out),
-                      learning_rate=recipe.pref_lr, epochs=recipe.pref_epochs, batch_size=recipe.pref_batch,
-                      beta=recipe.beta if beta is None else beta, seed=seed, facet_weights=weights,
+                      learning_rate=recipe.pref_lr, epochs=epochs or recipe.pref_epochs,
+                      batch_size=recipe.pref_batch, beta=recipe.beta if beta is None else beta, seed=seed, facet_weights=weights,
                       corruption=corruption or recipe.corruption,
                       rpo_alpha=recipe.rpo_alpha if rpo_alpha is None else rpo_alpha,
                       norm=(recipe.norm if norm is None else norm) if objective == "mcm_dpo" else None,

@@ -305,3 +305,24 @@ def test_the_anchor_only_row_trains_nll_on_the_chosen_texts_and_other_rows_chang
     assert [c.beta for c in configs] == [recipe.beta, recipe.beta, 1.0, 1.0, recipe.beta, recipe.beta]
     assert [c.rpo_alpha for c in configs] == [recipe.rpo_alpha] * 4 + [0.1, 0.1]
     assert len({(c.learning_rate, c.epochs, c.batch_size, c.seed) for c in configs}) == 1  # same steps
+
+
+def test_epoch_and_image_weight_rows_change_only_their_knob(monkeypatch, tmp_path):
+    import trainer.default_model as dm
+
+    configs = []
+
+    class Trained:
+        model_dir = tmp_path
+
+    monkeypatch.setattr(dm, "train", lambda cfg, examples: configs.append(cfg) or Trained())
+    recipe = dm.Recipe()
+    names = ("SFT→DPO", "SFT→DPO[2 epochs]", "MCM-DPO[same-category negatives]", "MCM-DPO[same-category, 2 epochs]",
+             "MCM-DPO[same-category, swapped images, image x4]")
+    for name in names:
+        dm.preference(tmp_path, [], tmp_path / "out", recipe, 0, **dataclasses.asdict(compare.METHODS[name]))
+    assert [c.epochs for c in configs] == [recipe.pref_epochs, 2, recipe.pref_epochs, 2, recipe.pref_epochs]
+    assert [c.facet_weights.r2 for c in configs[2:]] == [0.5, 0.5, 2.0]
+    assert configs[4].corruption == "swap" and configs[4].partners == "same_category"
+    assert configs[2].facet_weights == configs[3].facet_weights  # only the epochs differ
+    assert dataclasses.replace(configs[4].facet_weights, r2=0.5) == configs[2].facet_weights
