@@ -107,7 +107,7 @@ METHODS: dict[str, Method] = {
     "SFT→DPO[2 epochs]": Method("dpo", epochs=2),
     "MCM-DPO[same-category, 2 epochs]": Method("mcm_dpo", partners="same_category", epochs=2),
     # Emoji and charts are decided by the pixels, and the SFT model hardly looks at them (its image_logp_drop
-    # is ~0.02 nats per token). Another emoji's image as the negative, at four times the paper's weight,
+    # is 0.02-0.03 nats per token). Another emoji's image as the negative, at four times the paper's weight,
     # asks for exactly the missing skill: this name fits this picture and not that one.
     "MCM-DPO[same-category, swapped images, image x4]": Method("mcm_dpo", partners="same_category",
                                                                corruption="swap", image_weight=2.0),

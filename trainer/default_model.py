@@ -284,7 +284,7 @@ def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe
         weights = dataclasses.replace(weights, r2=image_weight)
     cfg = TrainConfig(objective="sft" if objective == "chosen_nll" else objective, model_name_or_path=str(start),
                       checkpoint_dir=str(out),
-                      learning_rate=recipe.pref_lr, epochs=epochs or recipe.pref_epochs,
+                      learning_rate=recipe.pref_lr, epochs=recipe.pref_epochs if epochs is None else epochs,
                       batch_size=recipe.pref_batch, beta=recipe.beta if beta is None else beta, seed=seed, facet_weights=weights,
                       corruption=corruption or recipe.corruption,
                       rpo_alpha=recipe.rpo_alpha if rpo_alpha is None else rpo_alpha,
