@@ -26,8 +26,9 @@ def quick_run(tmp_path_factory):
 
 
 @pytest.fixture
-def trained_configs(monkeypatch, tmp_path):
-    """The TrainConfig of every preference stage ``trainer.default_model.preference`` starts (none runs)."""
+def preference_configs(monkeypatch, tmp_path):
+    """Runs ``trainer.default_model.preference`` for named method rows with training stubbed out, and
+    returns the TrainConfig each would have trained with."""
     import trainer.default_model as dm
 
     configs = []
@@ -36,15 +37,13 @@ def trained_configs(monkeypatch, tmp_path):
         model_dir = tmp_path
 
     monkeypatch.setattr(dm, "train", lambda cfg, examples: configs.append(cfg) or Trained())
-    return configs
 
+    def run(names, recipe):
+        for name in names:
+            dm.preference(tmp_path, [], tmp_path / "out", recipe, 0, **dataclasses.asdict(compare.METHODS[name]))
+        return configs
 
-def _preference_configs(configs, names, recipe, tmp_path):
-    import trainer.default_model as dm
-
-    for name in names:
-        dm.preference(tmp_path, [], tmp_path / "out", recipe, 0, **dataclasses.asdict(compare.METHODS[name]))
-    return configs
+    return run
 
 
 def test_quick_run_writes_report_for_every_method_and_seed(quick_run):
@@ -287,36 +286,36 @@ def test_pointed_sets_the_comparisons_pointer_recipe(tmp_path):
     assert dataclasses.replace(charts.recipe, pointed_categories=None) == every.recipe
 
 
-def test_a_methods_norm_reaches_the_mcm_dpo_loss_and_only_it(trained_configs, tmp_path):
+def test_a_methods_norm_reaches_the_mcm_dpo_loss_and_only_it(preference_configs):
     import trainer.default_model as dm
 
     recipe = dm.Recipe(norm=None)
-    configs = _preference_configs(trained_configs, ("SFT→MCM-DPO", "MCM-DPO[norm 1]", "MCM-DPO[same-category, norm 1]",
-                                                    "SFT→DPO"), recipe, tmp_path)
+    configs = preference_configs(("SFT→MCM-DPO", "MCM-DPO[norm 1]", "MCM-DPO[same-category, norm 1]", "SFT→DPO"),
+                                 recipe)
     assert [c.norm for c in configs] == [None, 1.0, 1.0, None]  # None: the paper's sum of the weights
     assert [c.partners for c in configs] == ["any", "any", "same_category", recipe.partners]
 
 
-def test_the_anchor_only_row_trains_nll_on_the_chosen_texts_and_other_rows_change_one_knob(trained_configs, tmp_path):
+def test_the_anchor_only_row_trains_nll_on_the_chosen_texts_and_other_rows_change_one_knob(preference_configs):
     import trainer.default_model as dm
 
     recipe = dm.Recipe()
     names = ("SFT→chosen NLL", "SFT→DPO", "SFT→DPO[beta 1]", "MCM-DPO[same-category, beta 1]",
              "SFT→DPO[anchor 0.1]", "MCM-DPO[same-category, anchor 0.1]")
-    configs = _preference_configs(trained_configs, names, recipe, tmp_path)
+    configs = preference_configs(names, recipe)
     assert [c.objective for c in configs] == ["sft", "dpo", "dpo", "mcm_dpo", "dpo", "mcm_dpo"]
     assert [c.beta for c in configs] == [recipe.beta, recipe.beta, 1.0, 1.0, recipe.beta, recipe.beta]
     assert [c.rpo_alpha for c in configs] == [recipe.rpo_alpha] * 4 + [0.1, 0.1]
     assert len({(c.learning_rate, c.epochs, c.batch_size, c.seed) for c in configs}) == 1  # same steps
 
 
-def test_epoch_and_image_weight_rows_change_only_their_knob(trained_configs, tmp_path):
+def test_epoch_and_image_weight_rows_change_only_their_knob(preference_configs):
     import trainer.default_model as dm
 
     recipe = dm.Recipe()
     names = ("SFT→DPO", "SFT→DPO[2 epochs]", "MCM-DPO[same-category negatives]", "MCM-DPO[same-category, 2 epochs]",
              "MCM-DPO[same-category, swapped images, image x4]")
-    configs = _preference_configs(trained_configs, names, recipe, tmp_path)
+    configs = preference_configs(names, recipe)
     assert [c.epochs for c in configs] == [recipe.pref_epochs, 2, recipe.pref_epochs, 2, recipe.pref_epochs]
     assert [c.facet_weights.r2 for c in configs[2:]] == [0.5, 0.5, 2.0]
     assert configs[4].corruption == "swap" and configs[4].partners == "same_category"
