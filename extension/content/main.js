@@ -120,11 +120,13 @@
   function onAttributeChange(el, attr) {
     if (apply.isOurs(el, attr)) return;
     const item = itemOf.get(el);
-    if (item && apply.touched(el)) {
-      if (attr === "src" || attr === "srcset") {
-        apply.restore(el); // the description was for the old picture
-      } else {
-        apply.forget(el); // the page named it itself: the author wins
+    const newPicture = attr === "src" || attr === "srcset";
+    // A new picture is read afresh even where nothing was written yet: an image found before its
+    // script gave it a src (lazy-loaders set it from data-src) had no picture to send then.
+    if (item && (apply.touched(el) || newPicture)) {
+      if (apply.touched(el)) {
+        if (newPicture) apply.restore(el); // the description was for the old picture
+        else apply.forget(el); // the page named it itself: the author wins
       }
       item.status = "author";
       queued.delete(item);
@@ -316,7 +318,7 @@
     let retryAfter = 0;
     for (const entry of payload) {
       const item = items.get(entry.itemId);
-      if (!item) continue;
+      if (!item || item.source !== entry.source) continue; // the page changed the picture meanwhile
       const res = results.get(entry.itemId) || null;
       if (!res || (!res.ok && (res.error === "backend_unavailable" || res.error === "internal"))) {
         item.status = "waiting";

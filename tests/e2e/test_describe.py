@@ -100,3 +100,16 @@ def test_dynamic_images_and_turning_a_site_off_and_on(ext, site):
     marks = wait_for_marks(page, ["dyn-1", "dyn-2", "dyn-3", "dyn-4", "dyn-5"])
     assert set(marks.values()) == {"generated"}
     assert not ext.console_errors, ext.console_errors
+
+
+def test_an_image_whose_source_the_page_sets_later_is_described(ext, site):
+    # Script lazy-loaders give an <img> its src when they choose. The extension had found this image
+    # with no picture to send; the src the page sets afterwards must bring a description.
+    page = ext.open(site + "/dynamic.html")
+    wait_for_marks(page, ["dyn-1"])  # the first answer: the picture-less image was dealt with before it
+    assert attr(page, "late-src", "data-altlens") is None
+    page.evaluate("loadLate()")
+    marks = wait_for_marks(page, ["late-src"], timeout=30)
+    assert marks["late-src"] == "generated"
+    assert attr(page, "late-src", "alt")
+    assert not ext.console_errors, ext.console_errors
