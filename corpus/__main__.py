@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from corpus.config import CorpusConfig
+from corpus.config import CATEGORIES, CorpusConfig
 from corpus.generate import generate
 
 
@@ -17,9 +17,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=defaults.size, help="examples over all splits")
     parser.add_argument("--noise-share", type=float, default=defaults.noise_share,
                         help="share of each split whose SFT target carries a real-world defect")
+    parser.add_argument("--category-weights", nargs="+", default=[], metavar="CATEGORY=WEIGHT",
+                        help="change the category mix, e.g. emoji=0.5 text=0.1 (unnamed categories keep "
+                             f"their defaults: {defaults.category_weights})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    config = CorpusConfig(seed=args.seed, size=args.size, noise_share=args.noise_share)
+    weights = dict(defaults.category_weights)
+    for item in args.category_weights:
+        name, _, value = item.partition("=")
+        if name not in CATEGORIES:
+            parser.error(f"--category-weights: unknown category {name!r} (one of {', '.join(CATEGORIES)})")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            parser.error(f"--category-weights: {item!r} is not CATEGORY=NUMBER")
+        if weights[name] < 0:
+            parser.error(f"--category-weights: {item!r} is negative")
+    config = CorpusConfig(seed=args.seed, size=args.size, noise_share=args.noise_share, category_weights=weights)
     manifest = generate(config, args.out, progress=not args.quiet)
     print(json.dumps({s: v["examples"] for s, v in manifest["splits"].items()}))
 

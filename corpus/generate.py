@@ -113,7 +113,8 @@ def generate(config: CorpusConfig, out_dir: Path, progress: bool = True) -> dict
         counts[split] = {"examples": len(items), "noisy": len(noisy),
                          "categories": {c: sum(r["category"] == c for r, _ in items) for c in CATEGORIES}}
     manifest = {"seed": config.seed, "size": config.size, "noise_share": config.noise_share,
-                "split_fractions": list(config.split_fractions), "splits": counts}
+                "split_fractions": list(config.split_fractions), "category_weights": config.category_weights,
+                "splits": counts}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 

@@ -36,6 +36,7 @@ import torch  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from backend.modelinput import format_prompt  # noqa: E402
+from corpus.config import CorpusConfig  # noqa: E402
 from backend.ocr import OcrReader  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.data import PreferenceExample, load_corpus  # noqa: E402
@@ -99,7 +100,9 @@ def ensure_corpus(corpus_dir: Path, recipe: Recipe) -> Path:
     manifest = corpus_dir / "manifest.json"
     if manifest.is_file():
         data = json.loads(manifest.read_text())
-        if data.get("seed") == recipe.seed and data.get("size") == recipe.corpus_size:
+        default_mix = CorpusConfig().category_weights  # an experiment's reweighted corpus is not the recipe's
+        if (data.get("seed") == recipe.seed and data.get("size") == recipe.corpus_size
+                and data.get("category_weights", default_mix) == default_mix):
             return corpus_dir
     subprocess.run([sys.executable, "-m", "corpus", "--out", str(corpus_dir), "--seed", str(recipe.seed),
                     "--size", str(recipe.corpus_size)], check=True, cwd=REPO)

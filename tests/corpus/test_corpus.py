@@ -144,3 +144,20 @@ def test_cli_writes_splits_and_manifest(tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert sum(v["examples"] for v in manifest["splits"].values()) == 12
     assert sum(len((tmp_path / f"{s}.jsonl").read_text().splitlines()) for s in SPLITS) == 12
+
+
+def test_cli_category_weights_change_the_mix_and_bad_ones_are_refused(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "corpus", "--out", str(tmp_path), "--seed", "0", "--size", "40",
+                          "--category-weights", "emoji=2.85", "--quiet"],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    emoji = sum(v["categories"]["emoji"] for v in manifest["splits"].values())
+    assert 29 <= emoji <= 31  # 2.85 of 3.8 (the other defaults sum to 0.95); the default mix gives 6
+    assert manifest["category_weights"]["emoji"] == 2.85
+    for bad in ("photo=1", "emoji=lots", "emoji=-1"):
+        out = subprocess.run([sys.executable, "-m", "corpus", "--out", str(tmp_path / "bad"), "--size", "12",
+                              "--category-weights", bad, "--quiet"], cwd=REPO, capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 2 and "--category-weights" in out.stderr, (bad, out.stderr)
+        assert not (tmp_path / "bad").exists()
