@@ -50,16 +50,17 @@ def _example_id(example: PreferenceExample) -> str:
 def to_eval_examples(examples: Iterable[PreferenceExample], labels_decorative: bool = True) -> list[EvalExample]:
     """One evaluation example per source record (a corpus record yields one training example per rejected text).
 
-    The reference is the corpus's ``reference`` when present, else the chosen
-    text. ``labels_decorative`` is False for sources that never say whether an
-    image is decorative (the paper's data), so decorative agreement skips them.
+    The reference is the corpus's correct alt and label (``reference``, ``decorative``) when present,
+    else the chosen text: a corpus record's chosen text is its SFT target, which may be noisy, and two
+    of the noise defects change decorativeness. ``labels_decorative`` is False for sources that never
+    say whether an image is decorative (the paper's data), so decorative agreement skips them.
     """
     out: dict[str, EvalExample] = {}
     for ex in examples:
         key = ex.source or str(len(out))
         if key in out:
             continue
-        decorative = ex.chosen_decorative if labels_decorative else None
+        decorative = bool(ex.meta.get("decorative", ex.chosen_decorative)) if labels_decorative else None
         reference = Reference([ex.meta.get("reference", ex.chosen) or ""], decorative, ex.meta.get("category", ""))
         out[key] = EvalExample(_example_id(ex), ex, reference)
     ids = [e.id for e in out.values()]

@@ -91,6 +91,21 @@ def test_corpus_format_brings_categories_and_decorative_labels(tmp_path):
     assert scores["decorative_rate"] == pytest.approx(1 / 3)
 
 
+def test_corpus_references_are_the_clean_labels_not_the_noisy_sft_targets(tmp_path):
+    # Two of the corpus's defects change decorativeness: alt="" on a meaningful image and a description
+    # written for a spacer. The reference must be the record's correct alt and label, as compare scores it.
+    rows = [{"id": "home", "reference": "HOME", "decorative": False, "sft_target": "", "sft_defect": "empty"},
+            {"id": "spacer", "reference": "", "decorative": True, "sft_target": "a thin grey line",
+             "sft_defect": "described_decorative"}]
+    for row in rows:
+        Image.new("RGB", (24, 24), (200, 10, 10)).save(tmp_path / f"{row['id']}.png")
+        row.update(image_path=f"{row['id']}.png", context={"page_title": "t"}, category="text", rejected=["image"])
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    examples = load_eval_set([corpus])
+    assert [(e.reference.texts, e.reference.decorative) for e in examples] == [(["HOME"], False), ([""], True)]
+
+
 def test_predictions_file_must_cover_every_example(tmp_path, sample_set):
     preds = tmp_path / "p.jsonl"
     preds.write_text(json.dumps({"id": sample_set[0].id, "prediction": "x"}) + "\n")
