@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from corpus.config import CATEGORIES, CorpusConfig
+from corpus.config import CorpusConfig, parse_category_weights
 from corpus.generate import generate
 
 
@@ -22,17 +22,10 @@ def main(argv: list[str] | None = None) -> None:
                              f"their defaults: {defaults.category_weights})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    weights = dict(defaults.category_weights)
-    for item in args.category_weights:
-        name, _, value = item.partition("=")
-        if name not in CATEGORIES:
-            parser.error(f"--category-weights: unknown category {name!r} (one of {', '.join(CATEGORIES)})")
-        try:
-            weights[name] = float(value)
-        except ValueError:
-            parser.error(f"--category-weights: {item!r} is not CATEGORY=NUMBER")
-        if weights[name] < 0:
-            parser.error(f"--category-weights: {item!r} is negative")
+    try:
+        weights = parse_category_weights(args.category_weights, defaults.category_weights)
+    except ValueError as error:
+        parser.error(f"--category-weights: {error}")
     config = CorpusConfig(seed=args.seed, size=args.size, noise_share=args.noise_share, category_weights=weights)
     manifest = generate(config, args.out, progress=not args.quiet)
     print(json.dumps({s: v["examples"] for s, v in manifest["splits"].items()}))

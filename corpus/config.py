@@ -56,3 +56,19 @@ class CorpusConfig:
             raise ValueError("split_fractions must sum to 1")
         if set(self.category_weights) != set(CATEGORIES):
             raise ValueError(f"category_weights must name exactly {CATEGORIES}")
+
+
+def parse_category_weights(items: list[str], base: dict[str, float] | None = None) -> dict[str, float]:
+    """``["emoji=0.5", "text=0.1"]`` over ``base`` (the default mix): the command-line form of a category mix."""
+    weights = dict(base if base is not None else CorpusConfig().category_weights)
+    for item in items:
+        name, _, value = item.partition("=")
+        if name not in CATEGORIES:
+            raise ValueError(f"unknown category {name!r} in {item!r} (one of {', '.join(CATEGORIES)})")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise ValueError(f"{item!r} is not CATEGORY=NUMBER") from None
+        if not weights[name] >= 0:
+            raise ValueError(f"{item!r}: a weight must be a number of at least 0")
+    return weights

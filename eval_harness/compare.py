@@ -55,6 +55,7 @@ import numpy as np  # noqa: E402
 from transformers import AutoTokenizer  # noqa: E402
 
 from backend.modelinput import has_pointers  # noqa: E402
+from corpus.config import CorpusConfig, parse_category_weights  # noqa: E402
 from trainer.default_model import (  # noqa: E402
     Recipe, build_base, clean_examples, load_split, ocr_texts, own_mistake_pairs, preference, preference_examples, sft,
     sft_examples,
@@ -157,6 +158,8 @@ class ComparisonConfig:
     # "feedback": what a simulated user's thumbs-up and picks on the served SFT model yield, chosen = one
     # of the model's own answers (eval_harness/simulated_feedback.py)
     pairs: str = "corpus"
+    # the corpus's category mix (corpus/config.py); None: the default mix that `make model` trains on
+    category_weights: dict[str, float] | None = None
 
 
 def quick_config(work_dir: Path, out_dir: Path) -> ComparisonConfig:
@@ -172,17 +175,23 @@ def quick_config(work_dir: Path, out_dir: Path) -> ComparisonConfig:
 
 
 def prepare_corpus(config: ComparisonConfig) -> Path:
-    """Generate the corpus if missing; never overwrite one made with another seed or size."""
+    """Generate the corpus if missing; never reuse one made with another seed, size or category mix."""
     manifest = config.corpus_dir / "manifest.json"
     recipe = config.recipe
+    default_mix = CorpusConfig().category_weights
+    mix = config.category_weights or default_mix
     if manifest.is_file():
         data = json.loads(manifest.read_text())
-        if (data.get("seed"), data.get("size")) != (recipe.seed, recipe.corpus_size):
-            raise SystemExit(f"{config.corpus_dir} holds a corpus of seed {data.get('seed')} size {data.get('size')}, "
-                             f"not {recipe.seed}/{recipe.corpus_size}: pass another --corpus")
+        found = (data.get("seed"), data.get("size"), data.get("category_weights", default_mix))
+        if found != (recipe.seed, recipe.corpus_size, mix):
+            raise SystemExit(f"{config.corpus_dir} holds a corpus of seed {found[0]} size {found[1]} mix {found[2]}, "
+                             f"not {recipe.seed}/{recipe.corpus_size} mix {mix}: pass another --corpus")
         return config.corpus_dir
-    subprocess.run([sys.executable, "-m", "corpus", "--out", str(config.corpus_dir), "--seed", str(recipe.seed),
-                    "--size", str(recipe.corpus_size), "--quiet"], check=True, cwd=REPO)
+    command = [sys.executable, "-m", "corpus", "--out", str(config.corpus_dir), "--seed", str(recipe.seed),
+               "--size", str(recipe.corpus_size), "--quiet"]
+    if mix != default_mix:
+        command += ["--category-weights", *(f"{name}={weight}" for name, weight in mix.items())]
+    subprocess.run(command, check=True, cwd=REPO)
     return config.corpus_dir
 
 
@@ -401,6 +410,7 @@ def run(config: ComparisonConfig, command: str) -> dict:
         "wall_minutes": round((time.perf_counter() - started) / 60, 1),
         "test_examples": len(eval_examples),
         "honesty": honesty,
+        "corpus_mix": json.loads((corpus_dir / "manifest.json").read_text()).get("category_weights"),
         "summary": summarize(per_seed, config.methods),
         "sft": sft_result,
         "feedback": feedback_summary,
@@ -529,6 +539,8 @@ def markdown(result: dict) -> str:
              "contexts); SFT has one run, so its std is not defined",
              f"- {split} examples: {result['test_examples']} ({about_split})",
              f"- honesty: {json.dumps(result['honesty'])}",
+             f"- corpus: `{cfg['corpus_dir']}`, category mix "
+             f"{json.dumps(result.get('corpus_mix') or CorpusConfig().category_weights)}",
              f"- recipe: {json.dumps(cfg['recipe'])}",
              f"- model size: {json.dumps(cfg['size'])}",
              f"- budget: SFT on {first['sft_records']} records; every preference method on the same "
@@ -633,6 +645,9 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
     p.add_argument("--pairs", choices=("corpus", "feedback"), default=None,
                    help="preference pairs: the corpus's (chosen = the correct alt, default) or a simulated user's "
                         "feedback on the served SFT model (chosen = one of its answers)")
+    p.add_argument("--category-weights", nargs="+", default=None, metavar="CATEGORY=WEIGHT",
+                   help="the corpus's category mix, e.g. emoji=0.5 (python -m corpus; use with --corpus: the "
+                        "default corpus folder holds make model's default mix)")
     p.add_argument("--sft-checkpoint", type=Path, default=None,
                    help="reuse an SFT model trained by this recipe (checked), e.g. var/model-build/sft/best")
     args = p.parse_args(argv)
@@ -643,6 +658,11 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
                "threads": args.threads, "jobs": args.jobs, "sft_checkpoint": args.sft_checkpoint,
                "pairs": args.pairs, "pref_records": args.pref_records}
     config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
+    if args.category_weights:
+        try:
+            config = dataclasses.replace(config, category_weights=parse_category_weights(args.category_weights))
+        except ValueError as error:
+            p.error(f"--category-weights: {error}")
     if args.own_mistakes:
         config = dataclasses.replace(config, recipe=dataclasses.replace(config.recipe, own_mistakes=True))
     if args.pointed:

@@ -53,6 +53,7 @@ def test_quick_run_writes_report_for_every_method_and_seed(quick_run):
     md = (out / "comparison.md").read_text()
     assert f"python -m eval_harness.compare --quick --work {work}" in md  # the command that produced it
     assert "2 seeds at once" in md and result["machine"]["jobs"] == 2
+    assert result["corpus_mix"]["emoji"] == 0.15 and '"emoji": 0.15' in md  # the default mix, said in the report
     methods = result["config"]["methods"]
     assert methods[0] == "SFT" and "SFT→DPO" in methods and "SFT→MCM-DPO" in methods
     assert sorted(result["seeds"]) == ["0", "1"]
@@ -235,6 +236,19 @@ def test_prepare_corpus_never_overwrites_another_corpus(tmp_path):
     with pytest.raises(SystemExit, match="another --corpus"):
         compare.prepare_corpus(config)
     assert json.loads((tmp_path / "manifest.json").read_text())["size"] == 4000
+
+
+def test_prepare_corpus_makes_the_asked_mix_and_never_reuses_another(tmp_path):
+    config = compare.parse_args(["--quick", "--work", str(tmp_path), "--corpus", str(tmp_path / "mixed"),
+                                 "--category-weights", "emoji=2.85"])
+    assert config.category_weights["emoji"] == 2.85 and config.category_weights["text"] == 0.28
+    manifest = json.loads((compare.prepare_corpus(config) / "manifest.json").read_text())
+    assert manifest["category_weights"] == config.category_weights
+    assert sum(v["categories"]["emoji"] for v in manifest["splits"].values()) >= 70  # of 100; the default gives 15
+    assert compare.prepare_corpus(config) == tmp_path / "mixed"  # the same mix is reused
+    default_mix = compare.dataclasses.replace(config, category_weights=None)
+    with pytest.raises(SystemExit, match="another --corpus"):
+        compare.prepare_corpus(default_mix)
 
 
 def test_summary_is_mean_and_sample_std_over_seeds():
