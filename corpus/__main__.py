@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
-        weights = parse_category_weights(args.category_weights, defaults.category_weights)
+        weights = parse_category_weights(args.category_weights)
     except ValueError as error:
         parser.error(f"--category-weights: {error}")
     config = CorpusConfig(seed=args.seed, size=args.size, noise_share=args.noise_share, category_weights=weights)

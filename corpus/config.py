@@ -58,9 +58,9 @@ class CorpusConfig:
             raise ValueError(f"category_weights must name exactly {CATEGORIES}")
 
 
-def parse_category_weights(items: list[str], base: dict[str, float] | None = None) -> dict[str, float]:
-    """``["emoji=0.5", "text=0.1"]`` over ``base`` (the default mix): the command-line form of a category mix."""
-    weights = dict(base if base is not None else CorpusConfig().category_weights)
+def parse_category_weights(items: list[str]) -> dict[str, float]:
+    """``["emoji=0.5", "text=0.1"]`` over the default mix: the command-line form of a category mix."""
+    weights = dict(CorpusConfig().category_weights)
     for item in items:
         name, _, value = item.partition("=")
         if name not in CATEGORIES:

@@ -119,6 +119,16 @@ def generate(config: CorpusConfig, out_dir: Path, progress: bool = True) -> dict
     return manifest
 
 
+def made_with(out_dir: Path) -> tuple[int, int, dict[str, float]] | None:
+    """(seed, size, category mix) of the corpus in ``out_dir``, or None where there is none. A manifest
+    written before the mix was recorded holds the default mix, the only one there was."""
+    manifest = Path(out_dir) / "manifest.json"
+    if not manifest.is_file():
+        return None
+    data = json.loads(manifest.read_text())
+    return data.get("seed"), data.get("size"), data.get("category_weights", CorpusConfig().category_weights)
+
+
 def _add_targets(config: CorpusConfig, record: dict, draft: Draft, noisy: bool) -> None:
     rng = random.Random(f"{config.seed}:defect:{record['id']}")
     available = noise.defects(draft, PageContext(**record["context"]), rng)

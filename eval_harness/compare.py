@@ -56,6 +56,7 @@ from transformers import AutoTokenizer  # noqa: E402
 
 from backend.modelinput import has_pointers  # noqa: E402
 from corpus.config import CorpusConfig, parse_category_weights  # noqa: E402
+from corpus.generate import made_with  # noqa: E402
 from trainer.default_model import (  # noqa: E402
     Recipe, build_base, clean_examples, load_split, ocr_texts, own_mistake_pairs, preference, preference_examples, sft,
     sft_examples,
@@ -176,13 +177,11 @@ def quick_config(work_dir: Path, out_dir: Path) -> ComparisonConfig:
 
 def prepare_corpus(config: ComparisonConfig) -> Path:
     """Generate the corpus if missing; never reuse one made with another seed, size or category mix."""
-    manifest = config.corpus_dir / "manifest.json"
     recipe = config.recipe
     default_mix = CorpusConfig().category_weights
     mix = config.category_weights or default_mix
-    if manifest.is_file():
-        data = json.loads(manifest.read_text())
-        found = (data.get("seed"), data.get("size"), data.get("category_weights", default_mix))
+    found = made_with(config.corpus_dir)
+    if found is not None:
         if found != (recipe.seed, recipe.corpus_size, mix):
             raise SystemExit(f"{config.corpus_dir} holds a corpus of seed {found[0]} size {found[1]} mix {found[2]}, "
                              f"not {recipe.seed}/{recipe.corpus_size} mix {mix}: pass another --corpus")
@@ -410,7 +409,7 @@ def run(config: ComparisonConfig, command: str) -> dict:
         "wall_minutes": round((time.perf_counter() - started) / 60, 1),
         "test_examples": len(eval_examples),
         "honesty": honesty,
-        "corpus_mix": json.loads((corpus_dir / "manifest.json").read_text()).get("category_weights"),
+        "corpus_mix": made_with(corpus_dir)[2],
         "summary": summarize(per_seed, config.methods),
         "sft": sft_result,
         "feedback": feedback_summary,
@@ -540,7 +539,7 @@ def markdown(result: dict) -> str:
              f"- {split} examples: {result['test_examples']} ({about_split})",
              f"- honesty: {json.dumps(result['honesty'])}",
              f"- corpus: `{cfg['corpus_dir']}`, category mix "
-             f"{json.dumps(result.get('corpus_mix') or CorpusConfig().category_weights)}",
+             f"{json.dumps(result['corpus_mix'])}",
              f"- recipe: {json.dumps(cfg['recipe'])}",
              f"- model size: {json.dumps(cfg['size'])}",
              f"- budget: SFT on {first['sft_records']} records; every preference method on the same "

@@ -37,6 +37,7 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from backend.modelinput import format_prompt  # noqa: E402
 from corpus.config import CorpusConfig  # noqa: E402
+from corpus.generate import made_with  # noqa: E402
 from backend.ocr import OcrReader  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.data import PreferenceExample, load_corpus  # noqa: E402
@@ -96,14 +97,10 @@ BUNDLED_RECIPE = Recipe(partners="same_category")
 
 
 def ensure_corpus(corpus_dir: Path, recipe: Recipe) -> Path:
-    """Generate the corpus unless one made with the same seed and size is already there."""
-    manifest = corpus_dir / "manifest.json"
-    if manifest.is_file():
-        data = json.loads(manifest.read_text())
-        default_mix = CorpusConfig().category_weights  # an experiment's reweighted corpus is not the recipe's
-        if (data.get("seed") == recipe.seed and data.get("size") == recipe.corpus_size
-                and data.get("category_weights", default_mix) == default_mix):
-            return corpus_dir
+    """Generate the corpus unless one made with the same seed, size and the default mix is already there
+    (an experiment's reweighted corpus is not the recipe's)."""
+    if made_with(corpus_dir) == (recipe.seed, recipe.corpus_size, CorpusConfig().category_weights):
+        return corpus_dir
     subprocess.run([sys.executable, "-m", "corpus", "--out", str(corpus_dir), "--seed", str(recipe.seed),
                     "--size", str(recipe.corpus_size)], check=True, cwd=REPO)
     return corpus_dir
