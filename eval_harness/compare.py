@@ -647,6 +647,9 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
     p.add_argument("--category-weights", nargs="+", default=None, metavar="CATEGORY=WEIGHT",
                    help="the corpus's category mix, e.g. emoji=0.5 (python -m corpus; use with --corpus: the "
                         "default corpus folder holds make model's default mix)")
+    p.add_argument("--corpus-seed", type=int, default=None,
+                   help=f"draw the corpus with this seed (default {defaults.recipe.seed}, make model's); another "
+                        "draw of the same generator gives a run independent of the committed ones (use with --corpus)")
     p.add_argument("--sft-checkpoint", type=Path, default=None,
                    help="reuse an SFT model trained by this recipe (checked), e.g. var/model-build/sft/best")
     args = p.parse_args(argv)
@@ -662,6 +665,8 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
             config = dataclasses.replace(config, category_weights=parse_category_weights(args.category_weights))
         except ValueError as error:
             p.error(f"--category-weights: {error}")
+    if args.corpus_seed is not None:
+        config = dataclasses.replace(config, recipe=dataclasses.replace(config.recipe, seed=args.corpus_seed))
     if args.own_mistakes:
         config = dataclasses.replace(config, recipe=dataclasses.replace(config.recipe, own_mistakes=True))
     if args.pointed:

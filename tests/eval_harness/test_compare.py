@@ -251,6 +251,20 @@ def test_prepare_corpus_makes_the_asked_mix_and_never_reuses_another(tmp_path):
         compare.prepare_corpus(default_mix)
 
 
+def test_corpus_seed_draws_another_corpus_and_keeps_the_training_seed(tmp_path):
+    config = compare.parse_args(["--quick", "--work", str(tmp_path), "--corpus", str(tmp_path / "other"),
+                                 "--corpus-seed", "7"])
+    assert config.recipe.seed == 7
+    assert config.recipe.train_seed == compare.parse_args(["--quick"]).recipe.train_seed
+    drawn = json.loads((compare.prepare_corpus(config) / "manifest.json").read_text())
+    first = json.loads((compare.prepare_corpus(compare.dataclasses.replace(
+        config, corpus_dir=tmp_path / "seed0", recipe=compare.parse_args(["--quick"]).recipe)) / "manifest.json").read_text())
+    assert drawn["seed"] == 7 and first["seed"] == 0
+    assert (tmp_path / "other" / "train.jsonl").read_text() != (tmp_path / "seed0" / "train.jsonl").read_text()
+    with pytest.raises(SystemExit, match="another --corpus"):  # a folder holds one draw
+        compare.prepare_corpus(compare.dataclasses.replace(config, corpus_dir=tmp_path / "seed0"))
+
+
 def test_summary_is_mean_and_sample_std_over_seeds():
     per_seed = {str(s): {"scores": {"SFT": {"CIDEr": 0.9}, "SFT→DPO": {"CIDEr": v, "ROUGE-L": 0.5}}}
                 for s, v in enumerate([0.1, 0.2, 0.6])}
