@@ -100,7 +100,7 @@ def run_diff(path: Path, baseline: str, method: str, metrics: tuple[str, ...]) -
 
 
 def pool(runs: list[RunDiff], metric: str, confidence: float = 0.95) -> Pooled:
-    """Mean of run means with a t interval over runs, and the seed-level sign count."""
+    """Mean of run means (``runs`` not empty) with a t interval over runs, and the seed-level sign count."""
     means = np.array([r.mean(metric) for r in runs])
     seeds = np.array([d for r in runs for d in r.per_seed[metric]])
     if len(means) >= 2 and np.ptp(means) > 1e-12:
@@ -111,7 +111,7 @@ def pool(runs: list[RunDiff], metric: str, confidence: float = 0.95) -> Pooled:
         low = high = p_runs = math.nan
     ahead, decided = int((seeds > 0).sum()), int((seeds != 0).sum())
     p_seeds = float(stats.binomtest(ahead, decided, 0.5).pvalue) if decided else math.nan
-    return Pooled(metric=metric, runs=len(runs), mean=float(means.mean()) if len(means) else math.nan,
+    return Pooled(metric=metric, runs=len(runs), mean=float(means.mean()),
                   ci_low=low, ci_high=high, p_runs=p_runs, seeds_ahead=ahead, seeds=len(seeds), p_seeds=p_seeds)
 
 
