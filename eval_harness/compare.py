@@ -78,7 +78,7 @@ class Method:
     beta: float | None = None  # TrainConfig.beta; None = the recipe's
     rpo_alpha: float | None = None  # TrainConfig.rpo_alpha (the NLL anchor's weight); None = the recipe's
     epochs: int | None = None  # passes over the pairs; None = the recipe's (1)
-    image_weight: float | None = None  # the image facet's weight r2; None = the paper's 0.5
+    image_weight: float | None = None  # the image facet's weight r2; None = the recipe's (Recipe(): the paper's 0.5)
 
 
 METHODS: dict[str, Method] = {
@@ -115,11 +115,13 @@ METHODS: dict[str, Method] = {
                                                                corruption="swap", image_weight=2.0),
 }
 
-# What `make eval` runs: the table (SFT, DPO, MCM-DPO and its facet ablations) and the MCM-DPO
-# variant that did best on the val split (same-category negatives, 2026-12-01). The other rows are
-# variants tried on the way (eval_harness/results/README.md); name them with --methods.
+# What `make eval` runs: the table (SFT, DPO, MCM-DPO and its facet ablations), the anchor alone,
+# and the two MCM-DPO variants that did best: same-category negatives (level with DPO) and the one
+# `make model` ships (swapped images at image weight x4). The other rows are variants tried on the way
+# (eval_harness/results/README.md); name them with --methods.
 DEFAULT_METHODS = ("SFT", "SFT→DPO", "SFT→MCM-DPO", "MCM-DPO[response+image]", "MCM-DPO[response+context]",
-                   "MCM-DPO[response+image+context]", "MCM-DPO[same-category negatives]")
+                   "MCM-DPO[response+image+context]", "SFT→chosen NLL", "MCM-DPO[same-category negatives]",
+                   "MCM-DPO[same-category, swapped images, image x4]")
 
 QUICK_SIZE = ModelSize()
 
@@ -144,7 +146,7 @@ class ComparisonConfig:
     size: ModelSize = BUNDLED_SIZE
     sft_records: int | None = None  # train records for SFT (None: all)
     # train records that give preference pairs (the same pairs for every method); the bundled model
-    # uses all 3,192: 1,200 keeps 3 seeds x 6 preference runs within the documented time on 2 cores
+    # uses all 3,192: 1,200 keeps 3 seeds x 8 preference runs within the documented time on 2 cores
     pref_records: int | None = 1200
     test_limit: int | None = None
     # "val" to choose between settings without looking at the test split; SFT's early stopping
