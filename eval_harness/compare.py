@@ -116,7 +116,7 @@ METHODS: dict[str, Method] = {
 }
 
 # What `make eval` runs: the table (SFT, DPO, MCM-DPO and its facet ablations), the anchor alone,
-# and the two MCM-DPO variants that did best: same-category negatives (level with DPO) and the one
+# and the two MCM-DPO variants that did best: same-category negatives (level with DPO or behind) and the one
 # `make model` ships (swapped images at image weight x4). The other rows are variants tried on the way
 # (eval_harness/results/README.md); name them with --methods.
 DEFAULT_METHODS = ("SFT", "SFT→DPO", "SFT→MCM-DPO", "MCM-DPO[response+image]", "MCM-DPO[response+context]",

@@ -275,7 +275,7 @@ def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe
                corruption: str | None = None, norm: float | None = None,
                beta: float | None = None, rpo_alpha: float | None = None,
                epochs: int | None = None, image_weight: float | None = None) -> Path:
-    """A preference stage from ``start``; ``partners``, ``corruption``, ``norm``, ``beta``, ``rpo_alpha`` and
+    """A preference stage from ``start``; ``partners``, ``corruption``, ``norm``, ``beta``, ``rpo_alpha``,
     ``epochs`` and ``image_weight`` (the image facet's weight r2) None take the recipe's.
 
     ``objective`` ``"chosen_nll"`` is the stage with its preference terms taken out: the same steps of
