@@ -113,6 +113,11 @@ METHODS: dict[str, Method] = {
     # asks for exactly the missing skill: this name fits this picture and not that one.
     "MCM-DPO[same-category, swapped images, image x4]": Method("mcm_dpo", partners="same_category",
                                                                corruption="swap", image_weight=2.0),
+    # The row above, without the negatives that are not wrong: for an icon that only its link explains,
+    # another icon in the same link is still "Shopping cart", and at four times the image weight that false
+    # negative weighs four times as much (trainer.losses.wrong_under, the corpus's decided_by).
+    "MCM-DPO[same-category, swapped images, image x4, wrong negatives only]": Method(
+        "mcm_dpo", partners="same_category", corruption="swap", image_weight=2.0, only_wrong_negatives=True),
 }
 
 # What `make eval` runs: the table (SFT, DPO, MCM-DPO and its facet ablations), the anchor alone,

@@ -351,6 +351,16 @@ def test_epoch_and_image_weight_rows_change_only_their_knob(preference_configs):
     assert dataclasses.replace(configs[4].facet_weights, r2=0.5) == configs[2].facet_weights
 
 
+def test_wrong_negatives_row_changes_only_which_negatives_count(preference_configs):
+    import trainer.default_model as dm
+
+    swapped, only_wrong = preference_configs(("MCM-DPO[same-category, swapped images, image x4]",
+                                              "MCM-DPO[same-category, swapped images, image x4, wrong negatives only]"),
+                                             dm.Recipe())
+    assert (swapped.only_wrong_negatives, only_wrong.only_wrong_negatives) == (False, True)
+    assert dataclasses.replace(swapped, only_wrong_negatives=True) == only_wrong
+
+
 def test_make_model_trains_the_preference_stage_of_the_row_it_ships(preference_configs, tmp_path):
     import trainer.default_model as dm
 
