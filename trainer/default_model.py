@@ -68,6 +68,7 @@ class Recipe:
     rejected_per_example: int = 1
     corruption: str = "diffusion"
     image_weight: float | None = None  # MCM-DPO's image facet weight r2; None = the paper's 0.5
+    facets: tuple[str, ...] | None = None  # MCM-DPO facets kept (trainer.losses.FACETS); None = all seven
     partners: str = "any"         # whose context/image is a negative (trainer/config.py: partners)
     own_mistakes: bool = False    # add pairs rejecting the SFT model's own wrong answers (own_mistake_pairs)
     # OCR pointer tokens (backend/modelinput.py): an answer names the words read in the image by their
@@ -87,13 +88,13 @@ class Recipe:
         return self.seed if self.training_seed is None else self.training_seed
 
 
-# What `make model` ships: the recipe above with MCM-DPO's negatives drawn from the same category, the
-# image negative another image of that category (not a diffusion-noised copy) and the image facet at four
-# times the paper's weight. With make eval's 1,200 pair records it beats DPO on CIDEr and ROUGE-L pooled
-# over four test runs; with all the records this build trains on, DPO is ahead of it (eval_harness/
-# results/README.md, "The committed run"). Same-category negatives alone are level with DPO or behind.
-# `make eval` starts from Recipe() and names each row's negatives.
-BUNDLED_RECIPE = Recipe(partners="same_category", corruption="swap", image_weight=2.0)
+# What `make model` ships: MCM-DPO with the response and image preferences only, the image negative another
+# sample of the same category with another answer (`corruption="swap"`, not a diffusion-noised copy), at four
+# times the paper's image weight. With all the pairs this build trains on it beats DPO on CIDEr and ROUGE-L
+# in every seed on val and on test; the paper's context facets, with the same negatives, cost the icons their
+# context decides and put it behind DPO (eval_harness/results/README.md, "The committed run").
+# `make eval` starts from Recipe() and names each row's negatives and facets.
+BUNDLED_RECIPE = Recipe(partners="same_category", corruption="swap", image_weight=2.0, facets=("response", "image"))
 
 
 # -- data --------------------------------------------------------------------------
@@ -282,6 +283,7 @@ def preference(start: Path, examples: list[PreferenceExample], out: Path, recipe
     NLL on the chosen texts that ``rpo_alpha`` adds, which says how much of a preference method's gain
     over SFT is only the cleaner targets.
     """
+    facets = recipe.facets if facets is None else facets
     weights = FacetWeights().only(*facets) if facets else FacetWeights()
     image_weight = recipe.image_weight if image_weight is None else image_weight
     if image_weight is not None:

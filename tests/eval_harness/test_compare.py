@@ -361,12 +361,25 @@ def test_wrong_negatives_row_changes_only_which_negatives_count(preference_confi
     assert dataclasses.replace(swapped, only_wrong_negatives=True) == only_wrong
 
 
+def test_response_image_row_keeps_the_shipped_rows_image_facet_and_drops_the_context_ones(preference_configs):
+    import trainer.default_model as dm
+
+    swapped, response_image = preference_configs(("MCM-DPO[same-category, swapped images, image x4]",
+                                                  "MCM-DPO[same-category, swapped images, image x4, response+image]"),
+                                                 dm.Recipe())
+    assert response_image.facet_weights.enabled() == ["response", "image"]
+    assert (response_image.facet_weights.r3, response_image.facet_weights.r2) == (1.0, 2.0)
+    assert dataclasses.replace(swapped, facet_weights=response_image.facet_weights) == response_image
+
+
 def test_make_model_trains_the_preference_stage_of_the_row_it_ships(preference_configs, tmp_path):
     import trainer.default_model as dm
 
-    eval_row = preference_configs(("MCM-DPO[same-category, swapped images, image x4]",), dm.Recipe())[-1]
+    name = "MCM-DPO[same-category, swapped images, image x4, response+image]"
+    eval_row = preference_configs((name,), dm.Recipe())[-1]
     dm.preference(tmp_path, [], tmp_path / "out", dm.BUNDLED_RECIPE, 0)  # what `make model` calls
     shipped = preference_configs((), dm.BUNDLED_RECIPE)[-1]
     assert (shipped.objective, shipped.partners, shipped.corruption) == ("mcm_dpo", "same_category", "swap")
     assert shipped.facet_weights == eval_row.facet_weights and shipped.facet_weights.r2 == 2.0
-    assert "MCM-DPO[same-category, swapped images, image x4]" in compare.DEFAULT_METHODS
+    assert shipped.facet_weights.enabled() == ["response", "image"]
+    assert name in compare.DEFAULT_METHODS
