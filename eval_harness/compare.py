@@ -118,8 +118,8 @@ METHODS: dict[str, Method] = {
     # negative weighs four times as much (trainer.losses.wrong_under, the corpus's decided_by).
     "MCM-DPO[same-category, swapped images, image x4, wrong negatives only]": Method(
         "mcm_dpo", partners="same_category", corruption="swap", image_weight=2.0, only_wrong_negatives=True),
-    # The shipped row's image preference without its context ones: with all the pairs it loses to DPO on icons
-    # in links, which their context decides, so this asks whether the context facets are what costs them.
+    # What `make model` ships: the swapped-image row without its context facets. With all the pairs that row
+    # loses to DPO on icons in links, which their context decides; without the context facets it beats DPO.
     "MCM-DPO[same-category, swapped images, image x4, response+image]": Method(
         "mcm_dpo", ("response", "image"), partners="same_category", corruption="swap", image_weight=2.0),
 }

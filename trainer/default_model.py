@@ -92,7 +92,7 @@ class Recipe:
 # sample of the same category with another answer (`corruption="swap"`, not a diffusion-noised copy), at four
 # times the paper's image weight. With all the pairs this build trains on it beats DPO on CIDEr and ROUGE-L
 # in every seed on val and on test; the paper's context facets, with the same negatives, cost the icons their
-# context decides and put it behind DPO (eval_harness/results/README.md, "The committed run").
+# context decides and put it behind DPO (eval_harness/results/README.md, "The committed recipe").
 # `make eval` starts from Recipe() and names each row's negatives and facets.
 BUNDLED_RECIPE = Recipe(partners="same_category", corruption="swap", image_weight=2.0, facets=("response", "image"))
 
