@@ -19,10 +19,14 @@ GENERIC = ["image", "icon", "graphic", "picture", "img", "photo"]
 CLICK_HERE = ["click here", "link", "button", "click", "here"]
 
 
+# The rambling caption defect; eval_harness.realweb.judge recognises its fixed words in answers.
+LONG_CAPTION = ("This image shows {visual} {where}. It appears next to the other content and was added to "
+                "make the page look more attractive and easier to use for all of the visitors who come here.")
+
+
 def _long_caption(draft: Draft, context: PageContext) -> str:
     where = f'on the page "{context.page_title}"' if context.page_title else "on this page"
-    return (f"This image shows {draft.visual} {where}. It appears next to the other content and was added to "
-            f"make the page look more attractive and easier to use for all of the visitors who come here.")
+    return LONG_CAPTION.format(visual=draft.visual, where=where)
 
 
 def defects(draft: Draft, context: PageContext, rng: random.Random) -> dict[str, str]:
