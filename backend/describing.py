@@ -24,6 +24,7 @@ from backend.auth import Caller
 from backend.config import Config
 from backend.context_builder import build_context
 from backend.errors import ApiError
+from backend.honest import parse_honest
 from backend.images import DecodedImage, check_bytes, decode_base64, decode_image, sha256_of
 from backend.modelinput import PageContext
 from backend.models import Generation, new_id
@@ -148,6 +149,8 @@ def _result(generation: Generation, cached: bool) -> dict[str, Any]:
         "decorative": bool(generation.decorative),
         "confidence": round(float(generation.confidence), 4),
         "low_confidence": bool(generation.low_confidence),
+        # The honest form (backend/honest.py): nothing supported the model's answer, so this is all it says.
+        "honest": bool(generation.low_confidence) and parse_honest(generation.description or "") is not None,
         "ocr_text": generation.ocr_text,
         "model_version": generation.model_version,
         "candidates": list(generation.candidates or []),

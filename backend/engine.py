@@ -23,6 +23,8 @@ from PIL import Image
 from transformers import AutoImageProcessor, AutoTokenizer
 
 from backend.grounding import ground_mentions, ocr_agreement
+from backend.honest import NO_DESCRIPTION
+from backend.support import KnownWorld, unsupported_words
 from backend.modelinput import (ModelInput, PageContext, build_model_input, decode_response, encode_response,
                                 pointer_ids, readable_text)
 
@@ -355,6 +357,8 @@ class EngineSettings:
     pointers_in_reading_order: bool = True  # a pointer model reads forward (reading_order_bans)
     low_confidence_below: float = 0.35
     safe_max_words: int = 6
+    check_support: bool = True  # an answer nothing supports is replaced by the honest form (backend/support.py)
+    redundant_in_control: bool = True  # an image beside its link's or button's own text is decorative
 
 
 class AltTextEngine:
@@ -368,6 +372,7 @@ class AltTextEngine:
         info_path = Path(model_dir) / "altlens.json"
         info = json.loads(info_path.read_text()) if info_path.is_file() else {}
         self.trained = bool(info.get("trained", False))
+        self.world = KnownWorld.from_info(info)
         self.note = str(info.get("note", "" if self.trained else "untrained model: descriptions are meaningless"))
 
     @property
@@ -386,12 +391,31 @@ class AltTextEngine:
         order = pointers if self.settings.pointers_in_reading_order else []
         searched = self.model.beam_search_many([m.prompt_ids for m in inputs], hidden, self.settings.num_beams,
                                                self.settings.max_new_tokens, banned, order)
-        return [self._describe_one(m, h, c, o, found, b, order)
-                for m, h, c, o, found, b in zip(inputs, hidden, contexts, ocr_texts, searched, banned)]
+        return [self._describe_one(m, h, c, o, found, b, order, image.size)
+                for m, h, c, o, found, b, image in zip(inputs, hidden, contexts, ocr_texts, searched, banned, images)]
 
     def _describe_one(self, model_input: ModelInput, hidden: np.ndarray, context: PageContext,
                       ocr_text: str, hypotheses: list[Hypothesis], banned: list[int],
-                      reading_order: list[int]) -> Description:
+                      reading_order: list[int], image_size: tuple[int, int] = (0, 0)) -> Description:
+        s = self.settings
+        found = self._choose(model_input, hidden, context, ocr_text, hypotheses, banned, reading_order)
+        if s.redundant_in_control and redundant_in_control(context, ocr_text):
+            return Description("", True, found.confidence, False, found.candidates)
+        if not s.check_support or found.decorative or not found.description:
+            return found
+        supported = [t for t in [found.description, *found.candidates]
+                     if not unsupported_words(t, context, ocr_text, image_size, self.world)]
+        if found.description in supported:
+            return found
+        if found.low_confidence and supported:  # the safe form keeps to what is supported
+            return Description(_shorten(min(supported, key=len), s.safe_max_words), False, found.confidence, True,
+                               found.candidates)
+        return Description(NO_DESCRIPTION, False, found.confidence, True, found.candidates)
+
+    def _choose(self, model_input: ModelInput, hidden: np.ndarray, context: PageContext,
+                ocr_text: str, hypotheses: list[Hypothesis], banned: list[int],
+                reading_order: list[int]) -> Description:
+        """The model's answer under the confidence policy, before the support check."""
         s = self.settings
         if ocr_text and s.score_ocr_text:
             # The text read in the image is put to the model as one more candidate. Beam search
@@ -437,6 +461,14 @@ class AltTextEngine:
             texts = [t for t, d, _ in decoded if not d]
             safe = _shorten(min(texts, key=len), s.safe_max_words) if texts else ""
         return Description(safe, False, confidence, True, [t for t in candidates if t != safe])
+
+
+def redundant_in_control(context: PageContext, ocr_text: str) -> bool:
+    """An image inside a link or button that has its own text: the text names the control, so the
+    image repeats it or decorates it (W3C alt decision tree; every such image of the corpus is
+    decorative: 103 of 103 in the train split). Not when the image holds text the page does not say."""
+    return bool(context.control_role and context.control_text and not context.only_content
+                and not must_be_named(context, ocr_text))
 
 
 def must_be_named(context: PageContext, ocr_text: str) -> bool:

@@ -17,7 +17,7 @@ of its mistakes survive the model's own scoring:
   from its labels, keeps its lead.
 
 Measured on the corpus's val split, then once on test
-(eval_harness/results/README.md, "Grounding in the OCR text").
+(eval_harness/results/LOG.md, entry grounding).
 """
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ DESCRIBE_ITEM = {
 
 RESULT = {
     "type": "object",
-    "required": ["generation_id", "description", "decorative", "confidence", "low_confidence", "ocr_text",
+    "required": ["generation_id", "description", "decorative", "confidence", "low_confidence", "honest", "ocr_text",
                  "model_version", "candidates", "cached"],
     "properties": {
         "generation_id": STRING,
@@ -63,6 +63,7 @@ RESULT = {
         "decorative": {"type": "boolean"},
         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
         "low_confidence": {"type": "boolean"},
+        "honest": {"type": "boolean", "description": "the honest form: nothing supported the model's answer"},
         "ocr_text": STRING,
         "model_version": STRING,
         "candidates": {"type": "array", "items": STRING},

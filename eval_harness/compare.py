@@ -128,7 +128,7 @@ METHODS: dict[str, Method] = {
 # and the MCM-DPO variants that did best: same-category negatives (level with DPO or behind), swapped images
 # at image weight x4 (ahead of DPO with 1,200 pair records, behind with all of them) and the one `make model`
 # ships, that row without the context facets. The other rows are variants tried on the way
-# (eval_harness/results/README.md); name them with --methods.
+# (eval_harness/results/LOG.md); name them with --methods.
 DEFAULT_METHODS = ("SFT", "SFT→DPO", "SFT→MCM-DPO", "MCM-DPO[response+image]", "MCM-DPO[response+context]",
                    "MCM-DPO[response+image+context]", "SFT→chosen NLL", "MCM-DPO[same-category negatives]",
                    "MCM-DPO[same-category, swapped images, image x4]",

@@ -3,7 +3,7 @@
 One ``make eval`` run compares methods over 3 seeds from one SFT checkpoint, on
 one split of about 400 examples. Differences of 0.02-0.05 CIDEr between
 preference methods have changed sign between checkpoints, splits and recipes
-(eval_harness/results/README.md). This pools the runs that are already there:
+(eval_harness/results/LOG.md). This pools the runs it is given:
 
 - within each run, the per-seed paired difference (method − baseline: same SFT
   start, same pairs, same seed) for each metric;
@@ -18,10 +18,12 @@ Runs that evaluated the same checkpoints twice (identical per-seed scores for
 both methods) count once. A run that lacks either method is listed as skipped,
 with the reason, so nothing is silently left out.
 
-Example::
+Example, over the runs of eval_harness/results/LOG.md (their folders live in git
+history; LOG.md's pooled summary was made this way)::
 
-    python -m eval_harness.pooled eval_harness/results/*/comparison.json \\
-        eval_harness/results/comparison.json --method "MCM-DPO[same-category negatives]"
+    mkdir -p /tmp/runs && git archive b1c66f3 eval_harness/results | tar -x -C /tmp/runs
+    python -m eval_harness.pooled /tmp/runs/eval_harness/results/comparison.json \\
+        /tmp/runs/eval_harness/results/*/comparison.json --method "MCM-DPO[same-category negatives]"
 """
 from __future__ import annotations
 

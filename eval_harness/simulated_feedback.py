@@ -1,8 +1,8 @@
 """Preference pairs as the product's feedback loop would make them, from a simulated user.
 
 Every corpus pair so far chose the correct alt text, so NLL on the chosen side
-alone taught the model everything the preference terms did (results README,
-"What the preference stage adds"). Real feedback is different: a user who
+alone taught the model everything the preference terms did (eval_harness/results/LOG.md,
+entry val-anchor). Real feedback is different: a user who
 thumbs-up an answer or picks a better one from the candidates chooses among
 the model's own outputs, and the one picked can be better without being
 right. This module makes such pairs without a user, through the product's own

@@ -73,14 +73,14 @@ class Recipe:
     own_mistakes: bool = False    # add pairs rejecting the SFT model's own wrong answers (own_mistake_pairs)
     # OCR pointer tokens (backend/modelinput.py): an answer names the words read in the image by their
     # number, so the model can write text it never saw. Only images of text point; charts spell their
-    # titles (pointing there cost chart accuracy): eval_harness/results/README.md, "OCR word pointers"
-    # and the sections after it.
+    # titles (pointing there cost chart accuracy): eval_harness/results/LOG.md, entries pointers-p1-p2
+    # to reading-order.
     pointers: bool = True
     stray_ocr_words: float = 0.0  # share of SFT examples whose OCR text gets stray words (trainer/ocr_noise.py)
     pointed_categories: tuple[str, ...] | None = ("text",)  # corpus categories whose answers point; None: all
     # Seed of the weights, batches and pairs; None: ``seed``, which also draws the corpus. Builds of
     # one recipe differ by more than some settings do, so the shipped build was drawn on the same
-    # corpus with training seeds 0-2 and chosen on val (eval_harness/results/README.md).
+    # corpus with training seeds 0-2 and chosen on val (models/README.md).
     training_seed: int | None = 1
 
     @property
@@ -92,7 +92,7 @@ class Recipe:
 # sample of the same category with another answer (`corruption="swap"`, not a diffusion-noised copy), at four
 # times the paper's image weight. With all the pairs this build trains on it beats DPO on CIDEr and ROUGE-L
 # in every seed on val and on test; the paper's context facets, with the same negatives, cost the icons their
-# context decides and put it behind DPO (eval_harness/results/README.md, "The committed recipe").
+# context decides and put it behind DPO (eval_harness/results/LOG.md, entries of 2026-12-05).
 # `make eval` starts from Recipe() and names each row's negatives and facets.
 BUNDLED_RECIPE = Recipe(partners="same_category", corruption="swap", image_weight=2.0, facets=("response", "image"))
 
@@ -108,6 +108,16 @@ def ensure_corpus(corpus_dir: Path, recipe: Recipe) -> Path:
     subprocess.run([sys.executable, "-m", "corpus", "--out", str(corpus_dir), "--seed", str(recipe.seed),
                     "--size", str(recipe.corpus_size)], check=True, cwd=REPO)
     return corpus_dir
+
+
+def corpus_known_world(train_jsonl: Path):
+    """What the model may say from pixels alone (backend/support.py), from the clean answers of the
+    corpus's train split; stored in ``altlens.json`` so the backend's support check knows it."""
+    from backend.support import known_world
+
+    rows = [json.loads(line) for line in train_jsonl.read_text().splitlines() if line.strip()]
+    return known_world((r["category"], r.get("reference") or "", r["context"].get("width", 0),
+                        r["context"].get("height", 0)) for r in rows)
 
 
 def ocr_texts(corpus_dir: Path, cached_only: bool = False, workers: int = 0) -> dict[str, str]:
@@ -388,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     staging = out.with_name(out.name + ".staging")
     export_onnx(final, staging, {"trained": True, "recipe": dataclasses.asdict(recipe),
-                                 "note": "bundled altlens model: SFT on noisy corpus alt text, then MCM-DPO"})
+                                 "note": "bundled altlens model: SFT on noisy corpus alt text, then MCM-DPO",
+                                 "known_world": corpus_known_world(corpus_dir / "train.jsonl").to_info()})
     (staging / "decoder_model_merged.onnx").unlink(missing_ok=True)  # the engine never loads it
     shutil.copytree(final, staging / "pytorch")  # retrain.py fine-tunes the served model from here
     report = evaluate(staging, load_split(corpus_dir, "test", ocr))

@@ -310,7 +310,7 @@ def _train_and_publish(s, registry, db, selection, checkpoint, outcome, work, st
     stage("export")
     package = work / "package"
     export_onnx(result.model_dir, package, {
-        "trained": True, "base_version": outcome.counts["base_version"],
+        "trained": True, "base_version": outcome.counts["base_version"], **_known_world_of(registry),
         "note": f"MCM-DPO on {outcome.counts['new_pairs']} new + {outcome.counts['replay_pairs']} replayed pairs"})
     shutil.copytree(result.model_dir, package / CHECKPOINT_SUBDIR)
     with signals_deferred():
@@ -319,6 +319,17 @@ def _train_and_publish(s, registry, db, selection, checkpoint, outcome, work, st
         _record(db, registry, outcome, started)
     log.info("%s", outcome.decision)
     return outcome
+
+
+def _known_world_of(registry: ModelRegistry) -> dict:
+    """The served model's known world (backend/support.py), carried to the candidate: fine-tuning on
+    feedback pairs teaches answers for real pages, which the page and the image's text must support."""
+    current = registry.current_version_name()
+    info_path = Path(registry.root) / current / "altlens.json" if current else None
+    if info_path is None or not info_path.is_file():
+        return {}
+    info = json.loads(info_path.read_text())
+    return {"known_world": info["known_world"]} if "known_world" in info else {}
 
 
 def _record(db: Database, registry: ModelRegistry, outcome: RunOutcome, started: datetime) -> None:

@@ -7,12 +7,12 @@ Verdicts (DESIGN.md §7):
   :data:`GROUNDED_SHARE` of the answer's content words are in the author's alt —
   a long answer sharing one stray word is not); ``honest`` (the product's own
   "no description" form, :func:`backend.honest.parse_honest`, saying at most words
-  the page itself says); ``unanswered`` (nothing written: a screen reader says
+  the page itself says, or the image's own text as the backend's OCR read it); ``unanswered`` (nothing written: a screen reader says
   "unlabeled image"); ``ungrounded`` (anything else: words nothing supports).
 
-Words are compared as content words: lower-cased, a plural "s" dropped, stop
-words and bare kind words ("image", "screenshot") left out, since they carry
-no claim about what is shown. The judge sees only text: it is the same for the
+Words are compared as content words (backend.support.content_words):
+lower-cased, a plural "s" dropped, stop words and bare kind words ("image",
+"screenshot") left out, since they carry no claim about what is shown. The judge sees only text: it is the same for the
 backend level and for names read off the accessibility tree.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from backend.honest import parse_honest
+from backend.support import content_words
 from corpus.noise import CLICK_HERE, GENERIC, LONG_CAPTION
 
 GROUNDED_SHARE = 0.5
@@ -31,31 +32,11 @@ DECORATIVE_VERDICTS = ("decorative_right", "decorative_wrong")
 VERDICTS = INFORMATIVE_VERDICTS + DECORATIVE_VERDICTS
 SPOKEN_PREFIXES = ("possibly:", "generated:")  # the extension's own prefixes (extension/content/apply.js)
 
-STOP_WORDS = frozenset("""
-a an the and or but nor of in on at to for from by with without into onto over under about above below
-is are was were be been being am has have had do does did this that these those it its it's their there
-here as than then so such not no yes very can could will would should may might must shall you your we
-our us they them he she his her him i me my mine one two some any all each more most other which who whom
-what when where why how also just only own same too s t
-""".split())
-KIND_WORDS = frozenset("""
-image images picture pictures photo photos photograph photographs screenshot screenshots screen shot graphic
-graphics icon icons logo logos illustration illustrations chart charts diagram diagrams img figure
-""".split())
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def words(text: str) -> list[str]:
-    """Content words of ``text``: lower-cased, accents kept, a plural -s dropped, no stop or kind words."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    out = []
-    for word in _WORD.findall(text):
-        if word in STOP_WORDS or word in KIND_WORDS or word.isdigit() and len(word) == 1:
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        out.append(word)
-    return out
+    """Content words, exactly as the backend's support check counts them (backend.support.content_words)."""
+    return content_words(text)
 
 
 def normalised(text: str) -> str:

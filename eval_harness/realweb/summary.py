@@ -68,7 +68,7 @@ def judge_all(level: str, records: Sequence[Record], answers: Sequence[Answer],
             image=str(record.image_path.name), alt=record.alt, answer=answer.text, decorative=answer.decorative,
             written=answer.written, low_confidence=answer.low_confidence or spoken_text(answer.text)[1],
             confidence=answer.confidence, note=answer.note,
-            verdict=verdict(record.alt, answer, page_words_text(record)),
+            verdict=verdict(record.alt, answer, page_words_text(record) + " " + ocr),
             defect=repeats_defect(answer.text, record.file_name, nearby) if answer.written and not answer.decorative
             else "",
             image_of_text=text_image, read_exactly=text_image and reads_exactly(record.alt, answer.text),

@@ -27,7 +27,8 @@
 
   /** What the content script writes into the page; the rest (candidates, ids) stays here, in tabItems. */
   function forPage(result) {
-    return { description: result.description, decorative: result.decorative, low_confidence: result.low_confidence };
+    return { description: result.description, decorative: result.decorative, low_confidence: result.low_confidence,
+             honest: Boolean(result.honest) };
   }
 
   async function handleDescribe(message, sender) {
@@ -47,7 +48,7 @@
           kind: item.kind || "img",
           generationId: answer.result.generation_id,
           description: answer.result.description,
-          lowConfidence: Boolean(answer.result.low_confidence),
+          lowConfidence: Boolean(answer.result.low_confidence) && !answer.result.honest,
           candidates: Array.isArray(answer.result.candidates) ? answer.result.candidates.slice(0, 8) : [],
           fileName: item.context.file_name || "",
           controlRole: item.context.control_role || "",

@@ -33,6 +33,7 @@
 
   /** Prefix that tells a listener the text is generated (see DESIGN.md §1: low confidence must show). */
   function prefixFor(result, settings) {
+    if (result.honest) return ""; // "No description available" is said as it is, never "Possibly: ..."
     if (result.low_confidence) return "Possibly: ";
     return settings.prefixAll ? "Generated: " : "";
   }

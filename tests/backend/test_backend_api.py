@@ -42,7 +42,7 @@ def test_describe_single(client, token, app):
     [result] = response.get_json()["results"]
     assert result["description"] == "Logo 10x20" and result["cached"] is False
     assert set(result) == {"generation_id", "description", "decorative", "confidence", "low_confidence",
-                           "ocr_text", "model_version", "candidates", "cached"}
+                           "honest", "ocr_text", "model_version", "candidates", "cached"}
     assert result["model_version"] == "v0007" and result["candidates"] == ["A red square", "A square"]
 
 

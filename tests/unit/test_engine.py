@@ -9,6 +9,7 @@ from transformers import AutoImageProcessor, AutoTokenizer, VisionEncoderDecoder
 
 from backend.engine import AltTextEngine, EngineSettings, Hypothesis, OnnxModel, _without, reading_order_bans
 from backend.modelinput import PageContext, build_model_input, pointer_ids
+from backend.honest import NO_DESCRIPTION
 
 CONTEXTS = [
     PageContext(control_role="button", control_text="", only_content=True, page_title="Shop"),
@@ -92,9 +93,10 @@ def test_scoring_a_response_agrees_with_the_decoding_loop(tiny_onnx):
 
 def test_text_read_in_the_image_is_put_to_the_model_as_a_candidate(tiny_onnx, monkeypatch):
     context, image = CONTEXTS[0], images()[0]
-    settings = EngineSettings(low_confidence_below=0.0)
+    # decoding mechanics: the support check (tests/unit/test_support.py) would hide the untrained answers
+    settings = EngineSettings(low_confidence_below=0.0, check_support=False)
     engine = AltTextEngine(tiny_onnx, settings=settings)
-    beam_only = AltTextEngine(tiny_onnx, settings=EngineSettings(low_confidence_below=0.0, score_ocr_text=False))
+    beam_only = AltTextEngine(tiny_onnx, settings=EngineSettings(low_confidence_below=0.0, score_ocr_text=False, check_support=False))
     baseline = beam_only.describe([image], [context], ["Add to basket"])[0]
     assert baseline.description != "Add to basket"  # the untrained model does not write it by itself
     # the model's own score decides: an untrained model finds the text unlikely and keeps its beam answer
@@ -141,7 +143,11 @@ def test_images_that_alt_empty_would_harm_are_never_decorative(tiny_onnx, monkey
 
 
 def _engine_answering(tiny_onnx, monkeypatch, scored_texts, **settings):
-    """An engine whose beam search returns ``scored_texts`` ((text, mean log-prob) pairs) for every image."""
+    """An engine whose beam search returns ``scored_texts`` ((text, mean log-prob) pairs) for every image.
+
+    The support check is off unless asked for: these tests are about ranking, and the tiny model has no
+    known world (tests/unit/test_support.py covers the check)."""
+    settings.setdefault("check_support", False)
     from backend.modelinput import encode_response
 
     tokenizer = OnnxModel(tiny_onnx).tokenizer
@@ -322,3 +328,22 @@ def test_score_applies_the_bans_the_search_applied(pointer_onnx):
     backwards = [pointers[0], pointers[2], pointers[1], onnx.eos_id]
     assert math.isfinite(onnx.score(model_input.prompt_ids, hidden, backwards, banned).logprob)
     assert onnx.score(model_input.prompt_ids, hidden, backwards, banned, pointers).logprob == -math.inf
+
+
+def test_an_answer_nothing_supports_becomes_the_honest_form(tiny_onnx, monkeypatch):
+    template = "This image shows a star. It was added to make the page look more attractive"
+    engine = _engine_answering(tiny_onnx, monkeypatch, [(template, -0.01)], check_support=True)
+    answer = engine.describe(images()[:1], [PageContext(page_title="Our lunch")], [""])[0]
+    assert answer.description == NO_DESCRIPTION and answer.low_confidence and not answer.decorative
+    # the same words, said by the page, are supported and spoken as the model wrote them
+    page = PageContext(surrounding_text=template)
+    assert engine.describe(images()[:1], [page], [""])[0].description == template
+
+
+def test_an_image_beside_its_links_own_text_is_decorative(tiny_onnx, monkeypatch):
+    engine = _engine_answering(tiny_onnx, monkeypatch, [("Keyboard video", -0.01)], check_support=True)
+    link = PageContext(control_role="link", control_text="Keyboard compatibility video", control_href="/kb")
+    assert engine.describe(images()[:1], [link], [""])[0].decorative
+    alone = link.with_changes(control_text="", only_content=True, control_href="/keyboard-video")
+    answer = engine.describe(images()[:1], [alone], [""])[0]
+    assert not answer.decorative and answer.description == "Keyboard video"

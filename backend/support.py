@@ -1,0 +1,139 @@
+"""Is an answer supported? The check that stands between a generated sentence and a listener.
+
+A small model trained on generated web graphics writes fluent sentences about
+any image, and its token probabilities are as high on a memorised template as
+on a right answer (the real-web report: median confidence 0.84 on nonsense).
+So before an answer is spoken, every content word of it must be supported by
+one of:
+
+* the page: title, heading, caption, nearby text, the enclosing control's text
+  and target, the file name;
+* the image's own text, as OCR read it;
+* the model's *known world*: the words its training answers used for what it
+  learned to recognise from pixels alone (icons, emoji, charts, and the frame
+  words of other kinds, such as "Post"), each only for images no larger than
+  those it learned it from. A photograph larger than anything in that world
+  cannot borrow its words.
+
+The known world is stored with each model version (``altlens.json``,
+``known_world``), computed from its training answers by :func:`known_world`,
+so ``make model`` and ``retrain.py`` keep it current. A model without one has
+no known world: only the page and the image's text support its answers.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from backend.modelinput import PageContext
+
+# Corpus categories whose answers come from the picture itself, not from words on the page or in the image.
+PICTURE_CATEGORIES = ("icon_control", "emoji", "chart")
+
+STOP_WORDS = frozenset("""
+a an the and or but nor of in on at to for from by with without into onto over under about above below
+is are was were be been being am has have had do does did this that these those it its it's their there
+here as than then so such not no yes very can could will would should may might must shall you your we
+our us they them he she his her him i me my mine one two some any all each more most other which who whom
+what when where why how also just only own same too s t
+""".split())
+# Bare kind words claim nothing about what is shown.
+KIND_WORDS = frozenset("""
+image images picture pictures photo photos photograph photographs screenshot screenshots screen shot graphic
+graphics icon icons logo logos illustration illustrations chart charts diagram diagrams img figure
+""".split())
+_WORD = re.compile(r"\w+", re.UNICODE)
+FRAME_SHARE = 0.1  # a word in this share of one category's training answers is part of how it is spoken of
+MAX_REPEATS = 3  # a content word said more often than this is a decoding loop, whatever supports it
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words that carry a claim: no stop or kind words, a plural -s dropped, one digit ignored."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    out = []
+    for word in _WORD.findall(text):
+        if word in STOP_WORDS or word in KIND_WORDS or (word.isdigit() and len(word) == 1):
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.append(word)
+    return out
+
+
+@dataclass(frozen=True)
+class KnownWorld:
+    """The words a model version may say from pixels alone, each with the largest image side it
+    learned that word for: a word is supported only for images no larger than that."""
+
+    words: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_info(cls, info: Mapping | None) -> "KnownWorld":
+        data = (info or {}).get("known_world") or {}
+        return cls({str(w): int(side) for w, side in (data.get("words") or {}).items()})
+
+    def to_info(self) -> dict:
+        return {"words": dict(sorted(self.words.items())), "picture_categories": list(PICTURE_CATEGORIES),
+                "frame_share": FRAME_SHARE}
+
+    def supports(self, word: str, side: int) -> bool:
+        return side <= self.words.get(word, -1)
+
+
+def known_world(examples: Iterable[tuple[str, str, int, int]]) -> KnownWorld:
+    """From training answers ``(category, reference, width, height)``.
+
+    Every content word of a picture category's answers (icons, emoji, charts: learned from pixels), and
+    the *frame* words of every other category: those in at least :data:`FRAME_SHARE` of its answers
+    ("Post" in "Post by @sam: ..."), which are how the model speaks of a kind, not what one image shows.
+    Each word keeps the largest image side it was learned for.
+    """
+    examples = [(c, r, max(int(w or 0), int(h or 0))) for c, r, w, h in examples if r]
+    words: dict[str, int] = {}
+
+    def learn(word: str, side: int) -> None:
+        words[word] = max(words.get(word, 0), side)
+
+    per_category: dict[str, list[tuple[set[str], int]]] = {}
+    for category, reference, side in examples:
+        said = set(content_words(reference))
+        per_category.setdefault(category, []).append((said, side))
+        if category in PICTURE_CATEGORIES:
+            for word in said:
+                learn(word, side)
+    for answers in per_category.values():
+        counts: dict[str, int] = {}
+        for said, _side in answers:
+            for word in said:
+                counts[word] = counts.get(word, 0) + 1
+        frame = {w for w, n in counts.items() if n >= FRAME_SHARE * len(answers)}
+        for said, side in answers:
+            for word in said & frame:
+                learn(word, side)
+    return KnownWorld(words)
+
+
+def page_words(context: PageContext) -> set[str]:
+    return set(content_words(" ".join((context.page_title, context.heading, context.caption,
+                                       context.surrounding_text, context.control_text,
+                                       context.control_href.replace("-", " ").replace("_", " "),
+                                       re.sub(r"[-_.]", " ", context.file_name)))))
+
+
+def unsupported_words(answer: str, context: PageContext, ocr_text: str, image_size: tuple[int, int],
+                      world: KnownWorld) -> list[str]:
+    """The answer's content words that nothing supports (empty: the answer may be spoken). An answer
+    of stop words only, or stuck in a loop (a word more than :data:`MAX_REPEATS` times), is supported by nothing.
+
+    ``image_size``: the image as the page serves it when the page says (context width and height),
+    else as decoded; a known-world word applies only up to the side it was learned for.
+    """
+    supported = page_words(context) | set(content_words(ocr_text))
+    side = max(context.width, context.height) if context.width and context.height else max(image_size)
+    said = content_words(answer)
+    every = _WORD.findall(answer.casefold())
+    if not said or max(every.count(w) for w in set(every)) > MAX_REPEATS:  # claims nothing, or "us us us ..."
+        return sorted(set(said or every))
+    return [w for w in said if w not in supported and not world.supports(w, side)]

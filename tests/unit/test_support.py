@@ -1,0 +1,60 @@
+"""backend.support: what may be spoken; and the engine's use of it (honest form, redundant images)."""
+from __future__ import annotations
+
+from backend.engine import redundant_in_control
+from backend.honest import NO_DESCRIPTION, honest_answer, parse_honest
+from backend.modelinput import PageContext
+from backend.support import KnownWorld, content_words, known_world, unsupported_words
+
+WORLD = known_world([("icon_control", "Shopping cart", 32, 32), ("emoji", "Trophy", 48, 48),
+                     ("chart", "Bar chart: Revenue by region, highest West", 216, 144)]
+                    + [("text", f"Members only {i}", 300, 60) for i in range(20)])
+
+
+def test_the_known_world_holds_picture_answers_and_frame_words():
+    assert {"shopping", "cart", "trophy", "bar", "revenue", "region", "highest", "west"} <= set(WORLD.words)
+    assert WORLD.words["cart"] == 32 and WORLD.words["bar"] == 216
+    texts = known_world([("text", f"Post by @user{i}: message number {i}", 280, 94) for i in range(29)]
+                        + [("text", "Members only", 300, 60)])
+    assert texts.words == {"post": 280, "message": 280, "number": 280}  # frame words, not one image's text
+    assert KnownWorld.from_info({"known_world": WORLD.to_info()}) == WORLD
+    assert KnownWorld.from_info({}) == KnownWorld()
+
+
+def test_content_words_drop_what_claims_nothing():
+    assert content_words("A screenshot of the Budget dashboards") == ["budget", "dashboard"]
+
+
+def test_an_answer_must_be_supported_by_the_page_the_image_text_or_the_known_world():
+    page = PageContext(page_title="Our lunch", surrounding_text="We cooked tacos on Friday.")
+    assert unsupported_words("Tacos on Friday", page, "", (800, 600), WORLD) == []
+    assert unsupported_words("Members only", PageContext(), "MEMBERS ONLY", (300, 60), WORLD) == []
+    assert unsupported_words("Shopping cart", PageContext(), "", (32, 32), WORLD) == []
+    # the same words for an image larger than any the model learned them from are not supported
+    assert unsupported_words("Shopping cart", PageContext(), "", (100, 100), WORLD) == ["shopping", "cart"]
+    # the page's own served size decides when it says one
+    assert unsupported_words("Trophy", PageContext(width=40, height=40), "", (1200, 1200), WORLD) == []
+    template = "Bar and was added to make the page look more attractive"
+    assert "attractive" in unsupported_words(template, page, "", (64, 64), WORLD)
+
+
+def test_the_honest_form_is_recognised_and_a_bare_kind_word_is_not():
+    assert parse_honest(NO_DESCRIPTION) == ("", "")
+    assert parse_honest(honest_answer("screenshot", "Budget dashboard")) == ("Screenshot", "Budget dashboard")
+    assert parse_honest(honest_answer("photo")) == ("Photo", "")
+    assert parse_honest("Photo") is None
+    assert parse_honest("Shopping cart") is None
+
+
+def test_an_image_beside_its_controls_own_text_is_redundant_unless_it_holds_other_text():
+    link = PageContext(control_role="link", control_text="Watch the keyboard video", control_href="/video")
+    assert redundant_in_control(link, "")
+    assert redundant_in_control(link, "keyboard video")  # its text is the link's
+    assert not redundant_in_control(link, "50% OFF")  # text the page does not say must be named
+    assert not redundant_in_control(link.with_changes(control_text="", only_content=True), "")
+    assert not redundant_in_control(PageContext(surrounding_text="A photo"), "")
+
+
+def test_a_decoding_loop_is_never_supported():
+    assert unsupported_words("us us us us us", PageContext(), "Let us know", (300, 60), WORLD) == ["us"]
+    assert unsupported_words("Let us know", PageContext(), "Let us know", (300, 60), WORLD) == []
