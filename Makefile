@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: run test test-deps system-packages node eval bench model loadtest clean
+.PHONY: run test test-deps system-packages node eval eval-realweb bench model loadtest clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ model: $(STAMP) system-packages
 EVAL_ARGS ?=
 eval: $(STAMP) system-packages
 	$(PY) -m eval_harness.compare $(EVAL_ARGS)
+
+## eval-realweb: the real-web report (backend and page level, bundled model) into eval_harness/results/realweb/
+## REALWEB_ARGS="--model DIR" judges another model; "--per-set N" a seeded sample
+REALWEB_ARGS ?=
+eval-realweb: $(STAMP) test-deps
+	$(PY) -m eval_harness.realweb $(REALWEB_ARGS)
 
 ## bench: benchmarks, side by side, ratios printed and written to bench/results/
 bench: $(STAMP) test-deps

@@ -147,7 +147,8 @@ def level_differences(backend: Sequence[Judged], page: Sequence[Judged]) -> dict
         compared += 1
         if b.verdict != p.verdict:
             differ += 1
-            reason = p.note or "same image, the extension's own context"
+            # the page level's note is "<mark>: <why>"; without a why, the context the extension collected differs
+            reason = p.note.partition(": ")[2] or "the extension's own context (same image)"
             reasons[reason] += 1
             examples.setdefault(reason, []).append((p.image, b.verdict, p.verdict))
     return {"compared": compared, "differ": differ, "reasons": dict(reasons.most_common()),
