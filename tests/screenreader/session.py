@@ -1,0 +1,146 @@
+"""One screen-reader session: the desktop, Chromium with the unchanged extension, and Orca listening.
+
+`ScreenReaderSession.start()` brings the pieces up in the order DESIGN.md §5
+checked (Xvfb, D-Bus, AT-SPI, Chromium with --force-renderer-accessibility,
+then Orca); `open()` loads a page the way a user does (Ctrl+L, type the
+address, Return), so the page, not the address bar, has the focus; the reading
+helpers press Orca's own keys and return what Orca said.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from tests.e2e.browser import CHROMIUM, EXTENSION, ExtensionBrowser, chromium_args
+from tests.screenreader.desktop import HERE, SYSTEM_PYTHON, Desktop, DesktopError, Orca
+
+WRAP = "Wrapping to top."
+# Another copy of the extension (for checking that the tests fail when it is broken on purpose).
+EXTENSION_UNDER_TEST = Path(os.environ.get("ALTLENS_SCREENREADER_EXTENSION") or EXTENSION)
+
+
+class ScreenReaderSession:
+    def __init__(self, workdir: Path):
+        self.workdir = Path(workdir)
+        self.desktop = Desktop(self.workdir / "desktop")
+        self.orca: Orca | None = None
+        self._playwright = None
+        self.context = None
+        self.browser: ExtensionBrowser | None = None
+        self.page = None
+
+    # -- starting and stopping -------------------------------------------------
+    def start(self, settings: dict) -> "ScreenReaderSession":
+        from playwright.sync_api import sync_playwright
+
+        if not Path(CHROMIUM).exists():
+            raise DesktopError(f"Debian chromium is missing at {CHROMIUM} (make system-packages)")
+        self.desktop.start()
+        self._playwright = sync_playwright().start()
+        try:
+            self.context = self._playwright.chromium.launch_persistent_context(
+                str(self.workdir / "profile"), executable_path=CHROMIUM, headless=False, env=self.desktop.env,
+                args=chromium_args(EXTENSION_UNDER_TEST) + ["--force-renderer-accessibility"])
+        except Exception as error:
+            raise DesktopError(f"Chromium did not start under Xvfb ({self.desktop.env['DISPLAY']}): {error}") from error
+        try:
+            self.browser = ExtensionBrowser(self.context)
+        except Exception as error:
+            raise DesktopError(f"the extension's service worker did not start in Chromium: {error}") from error
+        self.configure(settings)
+        self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
+        self.orca = Orca(self.desktop).start()
+        return self
+
+    def configure(self, settings: dict) -> None:
+        """Replace the extension's stored settings (chrome.storage.local, as the options page does)."""
+        self.browser.configure(**settings)
+
+    def stop(self) -> None:
+        if self.orca is not None:
+            self.orca.stop()
+        if self.context is not None:
+            try:
+                self.context.close()
+            except Exception:
+                pass
+        if self._playwright is not None:
+            self._playwright.stop()
+        self.desktop.stop()
+
+    # -- listening ---------------------------------------------------------------
+    @property
+    def speech(self):
+        return self.orca.speech
+
+    def _press(self, key: str, timeout: float = 8.0, settle: float = 0.5) -> list[str]:
+        mark = self.speech.mark()
+        self.desktop.key(key)
+        return self.speech.wait_for(bool, timeout, settle=settle, mark=mark)
+
+    def open(self, url: str, title: str, timeout: float = 20.0) -> list[str]:
+        """Load `url` from the address bar; returns what Orca said until it finished reading the page."""
+        mark = self.speech.mark()
+        self.desktop.key("ctrl+l")
+        # Type only once Orca is in the address bar: before that, browse mode takes letters as its keys.
+        said = self.speech.wait_for(lambda s: any("Address and search bar" in u for u in s), 10, settle=0.3, mark=mark)
+        if not any("Address and search bar" in u for u in said):
+            raise DesktopError(f"Ctrl+L did not reach Chromium's address bar; Orca said {said!r}")
+        subprocess.run(["xdotool", "type", "--delay", "1", url], env=self.desktop.env, check=True, timeout=20)
+        self.desktop.key("Return")
+        said = self.speech.wait_for(lambda s: f"Finished loading {title}." in s, timeout, settle=0.8, mark=mark)
+        if f"Finished loading {title}." not in said:
+            raise DesktopError(f"Orca did not report loading {url} in {timeout:.0f}s; it said {said!r}")
+        return said
+
+    def top(self) -> list[str]:
+        """Orca's Ctrl+Home: the caret to the top of the document."""
+        return self._press("ctrl+Home")
+
+    def graphics(self, limit: int = 20) -> list[str]:
+        """Press Orca's "next graphic" (g) from the top until it wraps; what each press said, joined."""
+        self.top()
+        heard = []
+        for _ in range(limit):
+            said = self._press("g")
+            if WRAP in said:
+                return heard
+            heard.append(" ".join(said))
+        raise AssertionError(f"Orca never wrapped after {limit} presses of g: {heard}")
+
+    def lines(self, count: int) -> list[str]:
+        """Press Down `count` times from the top (Orca's line-by-line reading)."""
+        self.top()
+        return [" ".join(self._press("Down")) for _ in range(count)]
+
+    def say_all(self, timeout: float = 15.0) -> list[str]:
+        """Orca's say all (KP_Add) from the top: every utterance, in order."""
+        self.top()
+        mark = self.speech.mark()
+        self.desktop.key("KP_Add")
+        return self.speech.wait_for(bool, timeout, settle=1.2, mark=mark)
+
+    # -- the platform layer --------------------------------------------------------
+    def atspi(self, title: str) -> dict:
+        """The images and links AT-SPI exposes in the document titled `title` (atspi_probe.py)."""
+        run = subprocess.run([SYSTEM_PYTHON, str(HERE / "atspi_probe.py"), title], env=self.desktop.env,
+                             capture_output=True, text=True, timeout=30)
+        if run.returncode != 0:
+            raise AssertionError(f"AT-SPI probe failed ({run.returncode}): {run.stdout} {run.stderr[-2000:]}")
+        return json.loads(run.stdout)
+
+    def wait_for_marks(self, ids: list[str], timeout: float = 30.0) -> dict:
+        """Wait until the extension marked every element id (data-altlens), asked through Playwright."""
+        deadline = time.time() + timeout
+        marks = {}
+        while time.time() < deadline:
+            marks = self.page.evaluate(
+                "(ids) => Object.fromEntries(ids.map(i => { const e = document.getElementById(i);"
+                " return [i, e ? e.getAttribute('data-altlens') : null]; }))", ids)
+            if all(marks.values()):
+                return marks
+            time.sleep(0.1)
+        raise AssertionError(f"the extension did not describe every image in {timeout:.0f}s: {marks}")
