@@ -24,7 +24,7 @@ from transformers import AutoImageProcessor, AutoTokenizer
 
 from backend.grounding import ground_mentions, ocr_agreement
 from backend.honest import NO_DESCRIPTION
-from backend.support import KnownWorld, unsupported_words
+from backend.support import Evidence, KnownWorld
 from backend.modelinput import (ModelInput, PageContext, build_model_input, decode_response, encode_response,
                                 pointer_ids, readable_text)
 
@@ -403,8 +403,8 @@ class AltTextEngine:
             return Description("", True, found.confidence, False, found.candidates)
         if not s.check_support or found.decorative or not found.description:
             return found
-        supported = [t for t in [found.description, *found.candidates]
-                     if not unsupported_words(t, context, ocr_text, image_size, self.world)]
+        evidence = Evidence.of(context, ocr_text, image_size, self.world)
+        supported = [t for t in [found.description, *found.candidates] if not evidence.unsupported(t)]
         if found.description in supported:
             return found
         if found.low_confidence and supported:  # the safe form keeps to what is supported

@@ -115,25 +115,36 @@ def known_world(examples: Iterable[tuple[str, str, int, int]]) -> KnownWorld:
     return KnownWorld(words)
 
 
-def page_words(context: PageContext) -> set[str]:
-    return set(content_words(" ".join((context.page_title, context.heading, context.caption,
-                                       context.surrounding_text, context.control_text,
-                                       context.control_href.replace("-", " ").replace("_", " "),
-                                       re.sub(r"[-_.]", " ", context.file_name)))))
+@dataclass(frozen=True)
+class Evidence:
+    """What supports answers about one image: the words its page and its own text hold, and the side
+    (served when the page says, else decoded) that the known world's words are checked against.
+    Built once per image; every candidate answer is checked against it."""
+
+    words: frozenset[str]
+    side: int
+    world: KnownWorld
+
+    @classmethod
+    def of(cls, context: PageContext, ocr_text: str, image_size: tuple[int, int], world: KnownWorld) -> "Evidence":
+        page = " ".join((context.page_title, context.heading, context.caption, context.surrounding_text,
+                         context.control_text, context.control_href.replace("-", " ").replace("_", " "),
+                         re.sub(r"[-_.]", " ", context.file_name), ocr_text))
+        side = max(context.width, context.height) if context.width and context.height else max(image_size)
+        return cls(frozenset(content_words(page)), side, world)
+
+    def unsupported(self, answer: str) -> list[str]:
+        """The answer's content words that nothing supports (empty: the answer may be spoken). An answer
+        of stop words only, or stuck in a loop (a word more than :data:`MAX_REPEATS` times), is supported
+        by nothing."""
+        said = content_words(answer)
+        every = _WORD.findall(answer.casefold())
+        if not said or max(every.count(w) for w in set(every)) > MAX_REPEATS:  # claims nothing, or "us us us ..."
+            return sorted(set(said or every))
+        return [w for w in said if w not in self.words and not self.world.supports(w, self.side)]
 
 
 def unsupported_words(answer: str, context: PageContext, ocr_text: str, image_size: tuple[int, int],
                       world: KnownWorld) -> list[str]:
-    """The answer's content words that nothing supports (empty: the answer may be spoken). An answer
-    of stop words only, or stuck in a loop (a word more than :data:`MAX_REPEATS` times), is supported by nothing.
-
-    ``image_size``: the image as the page serves it when the page says (context width and height),
-    else as decoded; a known-world word applies only up to the side it was learned for.
-    """
-    supported = page_words(context) | set(content_words(ocr_text))
-    side = max(context.width, context.height) if context.width and context.height else max(image_size)
-    said = content_words(answer)
-    every = _WORD.findall(answer.casefold())
-    if not said or max(every.count(w) for w in set(every)) > MAX_REPEATS:  # claims nothing, or "us us us ..."
-        return sorted(set(said or every))
-    return [w for w in said if w not in supported and not world.supports(w, side)]
+    """:meth:`Evidence.unsupported` for one answer."""
+    return Evidence.of(context, ocr_text, image_size, world).unsupported(answer)

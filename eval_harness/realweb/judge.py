@@ -34,11 +34,6 @@ SPOKEN_PREFIXES = ("possibly:", "generated:")  # the extension's own prefixes (e
 
 
 
-def words(text: str) -> list[str]:
-    """Content words, exactly as the backend's support check counts them (backend.support.content_words)."""
-    return content_words(text)
-
-
 def normalised(text: str) -> str:
     """Case, punctuation and spacing folded away: for exact-text comparisons."""
     text = unicodedata.normalize("NFKC", text).casefold()
@@ -79,8 +74,8 @@ class Answer:
 
 def support(answer: str, reference: str) -> tuple[int, int]:
     """(answer's content words found in the reference, answer's content words)."""
-    said = words(answer)
-    known = set(words(reference))
+    said = content_words(answer)
+    known = set(content_words(reference))
     return sum(1 for w in said if w in known), len(said)
 
 

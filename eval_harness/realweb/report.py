@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from eval_harness.realweb.judge import DECORATIVE_VERDICTS, GROUNDED_SHARE, INFORMATIVE_VERDICTS  # noqa: E402
+from eval_harness.realweb.judge import GROUNDED_SHARE, INFORMATIVE_VERDICTS  # noqa: E402
 from eval_harness.realweb.summary import (Judged, audit_rows, confidence_table, figures, grouped,  # noqa: E402
                                           level_differences)
 
@@ -183,5 +183,3 @@ def write_report(rows: Sequence[Judged], info: dict, out: Path) -> dict[str, Pat
     plot(summary, paths["png"])
     return paths
 
-
-__all__ = ["write_report", "summarise", "DECORATIVE_VERDICTS"]

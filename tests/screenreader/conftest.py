@@ -10,15 +10,13 @@ message naming it: nothing is skipped.
 """
 from __future__ import annotations
 
-import functools
 import io
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
 
+from eval_harness.pages import serve_folder
 from tests.screenreader.canned import CannedBackend, answer
 from tests.screenreader.desktop import DesktopError
 from tests.screenreader.session import ScreenReaderSession
@@ -51,11 +49,6 @@ def picture(name: str, size: tuple[int, int]) -> bytes:
     return out.getvalue()
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture(scope="session")
 def sr_site(tmp_path_factory):
     """This folder's pages on http://127.0.0.1:PORT (also http://localhost:PORT, where the extension is off)."""
@@ -66,11 +59,8 @@ def sr_site(tmp_path_factory):
     Image.new("RGB", (1, 1), (255, 255, 255)).save(root / "img" / "spacer.gif")
     for page in PAGES.glob("*.html"):
         (root / page.name).write_text(page.read_text())
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_folder(root) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
