@@ -186,27 +186,37 @@
     return visibility !== "hidden" && visibility !== "collapse";
   }
 
+  // Decorative by rule, where authors and WCAG agree (W3C alt decision tree), before any request:
+  const SMALL_SIDE = 12;  // both sides at most this (CSS px): a corner, bullet or dot carries no meaning alone
+  const THIN_SIDE = 4;    // one side at most this: a rule, border or spacer strip
+  const REPEAT_SIDE = 32; // the same image at most this large ...
+  const REPEAT_MIN = 3;   // ... this many times on the page is layout: list bullets, separators
+
   /**
    * Settle an element without the backend when possible.
    * "hidden": not rendered now (checked again when it becomes visible);
-   * "tiny": a spacer or tracking pixel, decorative unless it is a control's
-   * only content or an input; null: ask the backend. `rect` is the element's
-   * box as its caller measured it (main.js: the IntersectionObserver's).
+   * "small", "redundant", "repeated": decorative by rule (see the constants above;
+   * "redundant": inside a link or button that has its own text, which already
+   * names it, so a name for the image would be read twice); null: ask the backend.
+   * No rule makes a control's only content decorative: the control would lose its name.
+   * `rect` is the element's box as its caller measured it (main.js: the
+   * IntersectionObserver's); `timesOnPage(src)` says how often an image source
+   * appears in the document.
    */
-  function localClass(el, kind, rect) {
+  function localClass(el, kind, rect, timesOnPage) {
     if (!rendered(el)) return "hidden";
     const { width, height } = rect;
     if (width === 0 && height === 0) return "hidden";
-    let natural = Infinity;
-    if (kind === "img" && el.complete) { // kind img: an <img> (needsDescription)
-      const naturalWidth = el.naturalWidth;
-      if (naturalWidth > 0) natural = Math.min(naturalWidth, el.naturalHeight);
+    if (kind !== "img") return null; // kind img: an <img> (needsDescription)
+    const control = enclosingControl(el);
+    if (control) {
+      if (!controlOwnText(control, el)) return null; // the control's only content: it must be named
+      return "redundant";
     }
-    const tiny = Math.min(width, height) <= 2 || natural <= 2;
-    if (tiny && kind === "img") {
-      const control = enclosingControl(el);
-      if (!control || controlOwnText(control, el)) return "tiny";
-    }
+    const natural = el.complete && el.naturalWidth > 0 ? Math.min(el.naturalWidth, el.naturalHeight) : Infinity;
+    if (Math.min(width, height) <= THIN_SIDE || Math.max(width, height) <= SMALL_SIDE || natural <= 2) return "small";
+    const src = el.currentSrc || el.src;
+    if (Math.max(width, height) <= REPEAT_SIDE && src && timesOnPage(src) >= REPEAT_MIN) return "repeated";
     return null;
   }
 

@@ -162,9 +162,24 @@
    * pass makes its writes only after all its reads. The box is kept for the
    * context, which describe() reads when the item's batch goes out.
    */
+  let sourceCounts = null; // src -> how many <img> of the document show it; built once per callback, when asked
+
+  /** How often `src` appears among the document's images (detect.localClass's "repeated" rule). */
+  function timesOnPage(src) {
+    if (!sourceCounts) {
+      sourceCounts = new Map();
+      for (const img of document.images) {
+        const key = img.currentSrc || img.src;
+        if (key) sourceCounts.set(key, (sourceCounts.get(key) || 0) + 1);
+      }
+    }
+    return sourceCounts.get(src) || 0;
+  }
+
   const onIntersect = guard((entries) => {
     if (!active) return;
-    const tiny = [];
+    sourceCounts = null; // counted afresh: the page may have changed since the last callback
+    const local = []; // decorative by rule (detect.localClass)
     let near; // the root's bounds (the viewport grown by NEAR_PX): one read serves every entry
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
@@ -178,16 +193,16 @@
       }
       const r = entry.boundingClientRect;
       const rect = { top: r.top, bottom: r.bottom, width: r.width, height: r.height }; // each read once
-      const local = detect.localClass(el, item.kind, rect);
-      if (local === "hidden") {
+      const settled = detect.localClass(el, item.kind, rect, timesOnPage);
+      if (settled === "hidden") {
         item.status = "hidden";
         hidden.add(item);
         scheduleHiddenCheck();
         continue;
       }
       hidden.delete(item);
-      if (local === "tiny") {
-        tiny.push(item);
+      if (settled) {
+        local.push(item);
         continue;
       }
       if (near === undefined) near = rootEdges(entry.rootBounds);
@@ -197,7 +212,7 @@
       item.status = "queued";
       queued.add(item);
     }
-    for (const item of tiny) {
+    for (const item of local) {
       apply.writeDecorative(item.el, item.kind);
       item.status = "local-decorative";
     }

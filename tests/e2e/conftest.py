@@ -31,7 +31,11 @@ IMAGES = {
     "cart": (48, 48), "search": (120, 40), "next": (48, 48), "go": (60, 30), "bg": (120, 80),
     "hidden": (50, 50), "bike": (120, 90), "border": (300, 8), "home": (24, 24), "shadow": (90, 90),
     "lazy": (100, 80), "dyn-1": (100, 80), "dyn-2": (100, 80), "dyn-3": (100, 80), "dyn-4": (100, 80),
+    "corner": (10, 10), "rule-line": (300, 3), "bullet": (24, 24), "gear": (16, 16), "close": (12, 12),
 }
+# A real photograph from the real-web data's dev split (a crowd at a hackathon, 559 x 263):
+# what the extension writes for an image no model of ours can describe.
+REAL_PHOTO = ("18F_18f.gsa.gov", "dev", "assets__blog__a11yhack__a11yhack.jpg")
 
 
 def make_png(name: str, size: tuple[int, int]) -> bytes:
@@ -46,6 +50,17 @@ def make_png(name: str, size: tuple[int, int]) -> bytes:
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
+
+
+def real_photo() -> Path:
+    """The real photograph's file in ../shared/data/realweb, checked to be in the dev split."""
+    from eval_harness.realweb.records import DEFAULT_ROOT, load
+
+    set_name, split, file_name = REAL_PHOTO
+    found = [r for r in load([DEFAULT_ROOT / set_name], (split,)) if r.image_path.name == file_name]
+    if not found:
+        pytest.fail(f"{file_name} is not in the {split} split of {DEFAULT_ROOT / set_name}")
+    return found[0].image_path
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -64,8 +79,13 @@ def site(tmp_path_factory):
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
     port = server.server_address[1]
     data_png = "data:image/png;base64," + base64.b64encode(make_png("data", (64, 64))).decode()
+    photo = real_photo()
+    shutil.copyfile(photo, root / "img" / "real-photo.jpg")
+    with Image.open(photo) as image:
+        photo_width, photo_height = image.size
     for page in PAGES.glob("*.html"):
         text = page.read_text().replace("{{DATA_PNG}}", data_png)
+        text = text.replace("{{PHOTO_WIDTH}}", str(photo_width)).replace("{{PHOTO_HEIGHT}}", str(photo_height))
         text = text.replace("{{CROSS_ORIGIN}}", f"http://localhost:{port}")
         (root / page.name).write_text(text)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

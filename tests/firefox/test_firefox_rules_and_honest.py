@@ -1,0 +1,30 @@
+"""In Firefox: decorative by rule before any request, and the honest form for a real
+photograph, as Firefox's own accessibility engine exposes them (same page as the Chromium
+suite's tests/e2e/test_rules_and_honest.py)."""
+from __future__ import annotations
+
+from backend.honest import parse_honest
+from tests.e2e.rules_page import BY_RULE, asked_for
+
+
+def test_decorative_by_rule_and_the_honest_form_in_firefox(ff, site):
+    ff.goto(site + "/rules.html")
+    marks = ff.wait_for_marks([*BY_RULE, "icon-only-content", "real-photo"])
+
+    images = {node["own_id"] for node in ff.ax_nodes(role="image")}
+    for element_id in BY_RULE:
+        assert marks[element_id] == "decorative" and ff.attr(element_id, "alt") == "", element_id
+        assert element_id not in images, element_id  # out of the tree, not an unnamed image
+    assert "link-settings" in {node["own_id"] for node in ff.ax_nodes(role="link", name="Settings")}
+    icon_name = ff.attr("icon-only-content", "alt")
+    assert marks["icon-only-content"] == "generated" and icon_name
+    assert "link-close" in {node["own_id"] for node in ff.ax_nodes(role="link", name=icon_name)}
+
+    photo_name = ff.attr("real-photo", "alt")
+    assert parse_honest(photo_name) is not None, photo_name
+    assert "real-photo" in {node["own_id"] for node in ff.ax_nodes(role="image", name=photo_name)}
+
+    asked = asked_for(ff.backend.database_url)
+    assert not set(BY_RULE.values()) & set(asked), asked
+    assert asked["close.png"] and asked["real-photo.jpg"] == [True]
+    assert ff.errors() == []
