@@ -401,9 +401,13 @@ class AltTextEngine:
         found = self._choose(model_input, hidden, context, ocr_text, hypotheses, banned, reading_order)
         if s.redundant_in_control and redundant_in_control(context, ocr_text):
             return Description("", True, found.confidence, False, found.candidates)
-        if not s.check_support or found.decorative or not found.description:
+        if not s.check_support or not (found.decorative or found.description):
             return found
         evidence = Evidence.of(context, ocr_text, image_size, self.world)
+        if found.decorative:  # a claim that silences the image: believed only within the known world
+            if evidence.decorative_supported():
+                return found
+            return Description(NO_DESCRIPTION, False, found.confidence, True, found.candidates)
         supported = [t for t in [found.description, *found.candidates] if not evidence.unsupported(t)]
         if found.description in supported:
             return found

@@ -15,6 +15,11 @@ one of:
   those it learned it from. A photograph larger than anything in that world
   cannot borrow its words.
 
+"Decorative" is a claim too, and it silences the image: it is supported only for
+images no larger (in area) than the decorative images the model learned from.
+The real web's team photographs and portraits, which the bundled model called
+decorative, are far larger than any rule, gradient or spacer it ever saw.
+
 The known world is stored with each model version (``altlens.json``,
 ``known_world``), computed from its training answers by :func:`known_world`,
 so ``make model`` and ``retrain.py`` keep it current. A model without one has
@@ -31,6 +36,7 @@ from backend.modelinput import PageContext
 
 # Corpus categories whose answers come from the picture itself, not from words on the page or in the image.
 PICTURE_CATEGORIES = ("icon_control", "emoji", "chart")
+DECORATIVE_CATEGORY = "decorative"
 
 STOP_WORDS = frozenset("""
 a an the and or but nor of in on at to for from by with without into onto over under about above below
@@ -68,18 +74,29 @@ class KnownWorld:
     learned that word for: a word is supported only for images no larger than that."""
 
     words: Mapping[str, int] = field(default_factory=dict)
+    #: the largest area (px²) of a decorative image it learned from; None: not known, not limited
+    #: (a model packaged before this was stored)
+    decorative_area: int | None = None
 
     @classmethod
     def from_info(cls, info: Mapping | None) -> "KnownWorld":
         data = (info or {}).get("known_world") or {}
-        return cls({str(w): int(side) for w, side in (data.get("words") or {}).items()})
+        area = data.get("decorative_area")
+        return cls({str(w): int(side) for w, side in (data.get("words") or {}).items()},
+                   None if area is None else int(area))
 
     def to_info(self) -> dict:
-        return {"words": dict(sorted(self.words.items())), "picture_categories": list(PICTURE_CATEGORIES),
+        info = {"words": dict(sorted(self.words.items())), "picture_categories": list(PICTURE_CATEGORIES),
                 "frame_share": FRAME_SHARE}
+        if self.decorative_area is not None:
+            info["decorative_area"] = self.decorative_area
+        return info
 
     def supports(self, word: str, side: int) -> bool:
         return side <= self.words.get(word, -1)
+
+    def supports_decorative(self, area: int) -> bool:
+        return self.decorative_area is None or area <= self.decorative_area
 
 
 def known_world(examples: Iterable[tuple[str, str, int, int]]) -> KnownWorld:
@@ -88,8 +105,12 @@ def known_world(examples: Iterable[tuple[str, str, int, int]]) -> KnownWorld:
     Every content word of a picture category's answers (icons, emoji, charts: learned from pixels), and
     the *frame* words of every other category: those in at least :data:`FRAME_SHARE` of its answers
     ("Post" in "Post by @sam: ..."), which are how the model speaks of a kind, not what one image shows.
-    Each word keeps the largest image side it was learned for.
+    Each word keeps the largest image side it was learned for, and the largest decorative image's
+    area bounds where "decorative" is believed.
     """
+    examples = list(examples)
+    decorative_area = max((int(w or 0) * int(h or 0) for c, _r, w, h in examples if c == DECORATIVE_CATEGORY),
+                          default=0)
     examples = [(c, r, max(int(w or 0), int(h or 0))) for c, r, w, h in examples if r]
     words: dict[str, int] = {}
 
@@ -112,7 +133,7 @@ def known_world(examples: Iterable[tuple[str, str, int, int]]) -> KnownWorld:
         for said, side in answers:
             for word in said & frame:
                 learn(word, side)
-    return KnownWorld(words)
+    return KnownWorld(words, decorative_area)
 
 
 @dataclass(frozen=True)
@@ -124,14 +145,19 @@ class Evidence:
     words: frozenset[str]
     side: int
     world: KnownWorld
+    area: int = 0
 
     @classmethod
     def of(cls, context: PageContext, ocr_text: str, image_size: tuple[int, int], world: KnownWorld) -> "Evidence":
         page = " ".join((context.page_title, context.heading, context.caption, context.surrounding_text,
                          context.control_text, context.control_href.replace("-", " ").replace("_", " "),
                          re.sub(r"[-_.]", " ", context.file_name), ocr_text))
-        side = max(context.width, context.height) if context.width and context.height else max(image_size)
-        return cls(frozenset(content_words(page)), side, world)
+        width, height = (context.width, context.height) if context.width and context.height else image_size
+        return cls(frozenset(content_words(page)), max(width, height), world, width * height)
+
+    def decorative_supported(self) -> bool:
+        """May the image be called decorative? Only if it is no larger than the decorative images learned."""
+        return self.world.supports_decorative(self.area)
 
     def unsupported(self, answer: str) -> list[str]:
         """The answer's content words that nothing supports (empty: the answer may be spoken). An answer

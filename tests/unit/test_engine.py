@@ -347,3 +347,23 @@ def test_an_image_beside_its_links_own_text_is_decorative(tiny_onnx, monkeypatch
     alone = link.with_changes(control_text="", only_content=True, control_href="/keyboard-video")
     answer = engine.describe(images()[:1], [alone], [""])[0]
     assert not answer.decorative and answer.description == "Keyboard video"
+
+
+def test_decorative_is_believed_only_for_images_no_larger_than_those_learned(tiny_onnx, monkeypatch, tmp_path):
+    import json
+    import shutil
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_onnx, model_dir)
+    (model_dir / "altlens.json").write_text(json.dumps({"known_world": {"words": {}, "decorative_area": 300 * 9}}))
+    decorative_id = OnnxModel(model_dir).tokenizer.convert_tokens_to_ids("<decorative>")
+    monkeypatch.setattr(OnnxModel, "beam_search_many",
+                        lambda self, prompts, h, n, m, *bans: [[Hypothesis([decorative_id, self.eos_id], -0.01)] for _ in prompts])
+    engine = AltTextEngine(model_dir, settings=EngineSettings(score_ocr_text=False))
+    rule, portrait = engine.describe(images()[:2], [PageContext(width=300, height=8), PageContext(width=250, height=250)],
+                                     ["", ""])
+    assert rule.decorative and not rule.low_confidence
+    assert not portrait.decorative and portrait.description == NO_DESCRIPTION and portrait.low_confidence
+    # the check can be turned off, and then the model's word stands
+    engine.settings = EngineSettings(score_ocr_text=False, check_support=False)
+    assert engine.describe(images()[:1], [PageContext(width=250, height=250)], [""])[0].decorative

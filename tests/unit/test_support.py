@@ -21,6 +21,15 @@ def test_the_known_world_holds_picture_answers_and_frame_words():
     assert KnownWorld.from_info({}) == KnownWorld()
 
 
+def test_decorative_is_supported_only_up_to_the_largest_decorative_image_learned():
+    world = known_world([("decorative", "", 300, 8), ("decorative", "", 120, 40), ("text", "Members only", 300, 60)])
+    assert world.decorative_area == 4800
+    assert world.supports_decorative(4800) and not world.supports_decorative(250 * 250)
+    assert KnownWorld.from_info({"known_world": world.to_info()}) == world
+    assert known_world([("text", "Members only", 300, 60)]).decorative_area == 0  # never learned: never believed
+    assert KnownWorld().supports_decorative(10 ** 6)  # a model packaged without one is not limited
+
+
 def test_content_words_drop_what_claims_nothing():
     assert content_words("A screenshot of the Budget dashboards") == ["budget", "dashboard"]
 
