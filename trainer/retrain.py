@@ -13,13 +13,18 @@ One run:
 3. fine-tunes the served model's PyTorch checkpoint (``<version>/pytorch/``)
    with MCM-DPO in a private work directory;
 4. scores candidate and current model on the held-out pairs (or
-   ``--eval-data``) and publishes only if the candidate is not worse by the
-   ``--gate`` rule;
-5. exports to ONNX (trainer/export.py checks parity with PyTorch), puts the
-   checkpoint in the exported directory's ``pytorch/`` so the next run can
-   start from it, and publishes through ``ModelRegistry.publish`` (copy to a
-   hidden staging directory, smoke test, rename, swap ``CURRENT``);
-6. writes one ``RetrainRun`` row (and a ``ModelVersion`` row when it published).
+   ``--eval-data``): worse by the ``--gate`` rule and the candidate is refused;
+5. exports to ONNX (trainer/export.py checks parity with PyTorch) and gates
+   the export against the served model as users would get them
+   (``trainer/gate.py``): the real-web ``dev`` split (grounded, ungrounded,
+   hidden, decorative right) and the generated corpus's held-out split (exact
+   match per category, decorative, CIDEr, BLEU-4); any figure worse beyond its
+   tolerance (``trainer.gate.TOLERANCES``) and the candidate is refused;
+6. puts the checkpoint in the exported directory's ``pytorch/`` so the next
+   run can start from it, and publishes through ``ModelRegistry.publish`` (copy
+   to a hidden staging directory, smoke test, rename, swap ``CURRENT``);
+7. writes one ``RetrainRun`` row (and a ``ModelVersion`` row when it published),
+   with every gated figure before and after and the gate's reasons.
 
 Nothing partial is visible: until step 5 everything happens in the work
 directory, and the database is written once, at the end, in one transaction.
@@ -46,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python trainer/
 
 import argparse
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -75,6 +81,8 @@ log = logging.getLogger("trainer.retrain")
 CHECKPOINT_SUBDIR = "pytorch"
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
 GATES = ("accuracy", "margin", "both")
+GATE_SETS = ("realweb", "corpus")
+REPO = Path(__file__).resolve().parents[1]
 HOLD_AT, HOLD_FILE = "ALTLENS_RETRAIN_HOLD_AT", "ALTLENS_RETRAIN_HOLD_FILE"
 
 
@@ -88,6 +96,12 @@ class RetrainSettings:
     holdout_percent (20): share of pairs (by content hash) kept for the gate.
     gate ("both"): "accuracy", "margin" or "both" must be at least the current
         model's minus ``gate_tolerance`` (0: the candidate must not be worse).
+    gate_sets ("realweb", "corpus"): the users' figures gated after export
+        (trainer/gate.py); a set whose data is missing is left out with a warning.
+    gate_realweb / gate_corpus: where those sets are (default ../shared/data/realweb
+        and var/model-build/corpus, the folder ``make model`` writes);
+        gate_realweb_per_set: a seeded sample per set instead of the whole dev split;
+        gate_ocr (True): read the images' text as the backend does (cached in work_dir/gate).
     learning_rate (1e-5), epochs (2), batch_size (8), max_steps (None): MCM-DPO
         settings for a small captioner (the paper's 5e-7 is for a 7B model).
     """
@@ -101,6 +115,11 @@ class RetrainSettings:
     eval_data: Path | None = None
     gate: str = "both"
     gate_tolerance: float = 0.0
+    gate_sets: tuple[str, ...] = GATE_SETS
+    gate_realweb: Path | None = None
+    gate_corpus: Path | None = None
+    gate_realweb_per_set: int | None = None
+    gate_ocr: bool = True
     learning_rate: float = 1e-5
     epochs: int = 2
     batch_size: int = 8
@@ -312,6 +331,9 @@ def _train_and_publish(s, registry, db, selection, checkpoint, outcome, work, st
     export_onnx(result.model_dir, package, {
         "trained": True, "base_version": outcome.counts["base_version"], **_known_world_of(registry),
         "note": f"MCM-DPO on {outcome.counts['new_pairs']} new + {outcome.counts['replay_pairs']} replayed pairs"})
+    if not _users_gate(s, registry, package, outcome):
+        _record(db, registry, outcome, started)
+        return outcome
     shutil.copytree(result.model_dir, package / CHECKPOINT_SUBDIR)
     with signals_deferred():
         outcome.published_version = registry.publish(package, before_swap=lambda: stage("publish"))
@@ -319,6 +341,29 @@ def _train_and_publish(s, registry, db, selection, checkpoint, outcome, work, st
         _record(db, registry, outcome, started)
     log.info("%s", outcome.decision)
     return outcome
+
+
+def _users_gate(s: RetrainSettings, registry: ModelRegistry, package: Path, outcome: RunOutcome) -> bool:
+    """The exported candidate against the served model on what users get (trainer/gate.py); the figures
+    and the reasons go into the run's record either way."""
+    from trainer.gate import default_sets, run_gate
+
+    sets = default_sets(REPO, s.work_dir / "gate", s.gate_realweb, s.gate_corpus, s.gate_sets)
+    sets = dataclasses.replace(sets, realweb_per_set=s.gate_realweb_per_set, ocr=s.gate_ocr)
+    if sets.realweb is None and sets.corpus is None:
+        outcome.metrics_after["gate"] = {"sets": [], "reasons": "no users' set available"}
+        return True
+    current = outcome.counts["base_version"]
+    before, after, decision, seconds = run_gate(registry.root / current, current, package, sets)
+    outcome.metrics_before.update(before)
+    outcome.metrics_after.update(after)
+    outcome.metrics_after["gate"] = {"sets": [n for n in ("realweb", "corpus") if getattr(sets, n)],
+                                     "seconds": round(seconds, 1), "reasons": decision.summary()}
+    log.info("users' gate (%.0f s): %s", seconds, decision.summary())
+    if not decision.passed:
+        outcome.decision = f"rejected: candidate worse than {current} for users: {decision.summary()}"
+        log.info("%s", outcome.decision)
+    return decision.passed
 
 
 def _known_world_of(registry: ModelRegistry) -> dict:
@@ -354,6 +399,14 @@ def _record_unknown_versions(session: Session, registry: ModelRegistry, metrics:
 # --------------------------------------------------------------------------- CLI
 
 
+def _gate_sets(value: str) -> tuple[str, ...]:
+    names = tuple(n for n in value.split(",") if n)
+    unknown = set(names) - set(GATE_SETS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown gate set(s) {sorted(unknown)}; choose from {GATE_SETS}")
+    return names
+
+
 def parse_args(argv: Sequence[str] | None = None) -> tuple[RetrainSettings, float]:
     config = Config.from_env()
     defaults = RetrainSettings(database_url=config.database_url, models_dir=Path(config.models_dir),
@@ -368,6 +421,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RetrainSettings, floa
     p.add_argument("--eval-data", type=Path, default=None, help="a fixed held-out file instead of held-out pairs")
     p.add_argument("--gate", choices=GATES, default=defaults.gate)
     p.add_argument("--gate-tolerance", type=float, default=defaults.gate_tolerance)
+    p.add_argument("--gate-sets", type=_gate_sets, default=defaults.gate_sets,
+                   help=f"comma-separated users' sets gated after export, of {','.join(GATE_SETS)} ('' for none)")
+    p.add_argument("--gate-realweb", type=Path, default=None, help="real-web data (default ../shared/data/realweb)")
+    p.add_argument("--gate-corpus", type=Path, default=None,
+                   help="a corpus folder with test.jsonl (default var/model-build/corpus)")
+    p.add_argument("--gate-realweb-per-set", type=int, default=None, help="a seeded sample per real-web set")
+    p.add_argument("--gate-no-ocr", dest="gate_ocr", action="store_false", help="gate without reading text in images")
     p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)

@@ -1,0 +1,105 @@
+"""The retrain gate on what users get: a damaged candidate is refused with its figures, a good one is
+published and served (trainer/gate.py, trainer/retrain.py)."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from backend.registry import ModelRegistry
+from backend.testing import LiveBackend
+from trainer import retrain
+from trainer.gate import GateSets, compare, run_gate
+from trainer.train import TrainResult
+
+REPO = Path(__file__).resolve().parents[2]
+BUNDLED = REPO / "models" / "bundled"
+REALWEB = REPO.parent / "shared" / "data" / "realweb"
+
+
+def test_a_figure_worse_beyond_its_tolerance_refuses_and_says_which():
+    tolerances = {"a.share": (+1, 0.01), "b.share": (-1, 0.01), "c.share": (+1, 0.0)}
+    before = {"a.share": 0.50, "b.share": 0.10, "c.share": 0.3}
+    assert compare(before, {"a.share": 0.495, "b.share": 0.105, "c.share": 0.3}, tolerances).passed
+    assert compare(before, {"a.share": 0.9, "b.share": 0.0, "c.share": None}, tolerances).passed  # better; None: unmeasured
+    decision = compare(before, {"a.share": 0.40, "b.share": 0.30, "c.share": 0.3}, tolerances)
+    assert not decision.passed and len(decision.failures) == 2
+    assert decision.failures[0].startswith("a.share 0.500 -> 0.400 (worse by 0.100")
+    assert decision.failures[1].startswith("b.share 0.100 -> 0.300")
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory) -> Path:
+    """A generated corpus small enough for a test (its test split is what the gate reads)."""
+    out = tmp_path_factory.mktemp("corpus") / "corpus"
+    subprocess.run([sys.executable, "-m", "corpus", "--out", str(out), "--seed", "3", "--size", "200", "--quiet"],
+                   check=True, cwd=REPO)
+    return out
+
+
+def damaged(tiny_onnx: Path, where: Path) -> Path:
+    """A candidate that lost its training: untrained weights, packaged with the bundled model's known world."""
+    shutil.copytree(tiny_onnx, where)
+    info = json.loads((BUNDLED / "altlens.json").read_text())
+    (where / "altlens.json").write_text(json.dumps({"trained": True, "known_world": info["known_world"]}))
+    return where
+
+
+def test_the_gate_refuses_a_damaged_candidate_and_passes_an_equal_one(small_corpus, tiny_onnx, tmp_path):
+    sets = GateSets(realweb=REALWEB, realweb_per_set=4, corpus=small_corpus, ocr=False, cache_dir=tmp_path / "gate")
+    before, after, decision, _ = run_gate(BUNDLED, "bundled", damaged(tiny_onnx, tmp_path / "bad"), sets)
+    assert not decision.passed
+    assert any(f.startswith("corpus.") for f in decision.failures), decision.failures
+    assert before["corpus.acc[decorative]"] > after["corpus.acc[decorative]"] or \
+        before["corpus.CIDEr"] > after["corpus.CIDEr"]
+    assert before["realweb.images"] == after["realweb.images"] > 0
+    # the served model's figures are cached by version; an identical candidate passes
+    assert list((tmp_path / "gate").glob("served-bundled-*.json"))
+    same = shutil.copytree(BUNDLED, tmp_path / "same", ignore=shutil.ignore_patterns("pytorch"))
+    again, equal, decision, _ = run_gate(BUNDLED, "bundled", same, sets)
+    assert decision.passed and again == before and equal == before
+
+
+def test_retrain_refuses_a_damaged_candidate_with_its_figures_and_publishes_a_good_one(
+        small_corpus, tiny_checkpoint, sample_dir, tmp_path, monkeypatch):
+    from tests.trainer.test_retrain import make_pairs, runs
+
+    root = tmp_path / "models"
+    ModelRegistry(root).publish(BUNDLED)
+    backend = LiveBackend(models_dir=root, database_url=f"sqlite:///{tmp_path / 'altlens.db'}",
+                          log_path=tmp_path / "backend.log")
+    backend.init("gate").start()
+    try:
+        make_pairs(backend, sample_dir)
+        settings = retrain.RetrainSettings(
+            database_url=backend.database_url, models_dir=root, work_dir=tmp_path / "work", min_new_pairs=4,
+            holdout_percent=40, gate_tolerance=1000.0,  # the pairs' gate lets both through: the users' gate decides
+            gate_realweb=REALWEB, gate_realweb_per_set=4, gate_corpus=small_corpus, gate_ocr=False, device="cpu")
+
+        def trained_into(model_dir: Path):
+            return lambda cfg, examples, **kwargs: TrainResult(model_dir, 1, [])
+
+        monkeypatch.setattr("trainer.train.train", trained_into(tiny_checkpoint))  # damaged: its training lost
+        outcome = retrain.run_once(settings)
+        assert outcome.decision.startswith("rejected: candidate worse than v0001 for users: corpus.")
+        [refused] = runs(backend)
+        assert refused["version"] is None and refused["after"]["gate"]["sets"] == ["realweb", "corpus"]
+        assert refused["before"]["realweb.hidden_share"] is not None and "corpus.CIDEr" in refused["after"]
+        assert ModelRegistry(root).versions() == ["v0001"]
+
+        monkeypatch.setattr("trainer.train.train", trained_into(BUNDLED / "pytorch"))  # as good as the served one
+        outcome = retrain.run_once(settings)
+        assert outcome.published_version == "v0002", outcome.decision
+        assert runs(backend)[-1]["after"]["gate"]["reasons"] == "no gated figure worse beyond tolerance"
+        deadline = time.time() + 60
+        while requests.get(backend.url + "/api/v1/model", timeout=10).json()["version"] != "v0002":
+            assert time.time() < deadline, "backend never picked up v0002"
+            time.sleep(0.5)
+    finally:
+        backend.stop()
