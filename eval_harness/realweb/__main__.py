@@ -5,6 +5,7 @@ Examples::
     python -m eval_harness.realweb                      # every set of ../shared/data/realweb, bundled model
     python -m eval_harness.realweb --per-set 4 --out var/realweb-slice
     python -m eval_harness.realweb ../shared/data/mcmdpo-sample/twitter/twitter_train.json --levels backend
+    python -m eval_harness.realweb --levels speech --speech-pages 2   # what Orca says on 2 pages
 
 DATA: manifests in the realweb format, folders of them, or the paper's JSON files.
 """
@@ -19,8 +20,9 @@ import time
 from pathlib import Path
 
 from eval_harness.realweb.records import DEFAULT_ROOT, REPO, SPLITS, load
+from eval_harness.realweb.speech_level import DEFAULT_PAGES
 
-LEVELS = ("backend", "page")
+LEVELS = ("backend", "page", "speech")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,6 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="an exported ONNX model directory, or a registry root (default: the bundled model)")
     p.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS)
     p.add_argument("--levels", nargs="+", default=list(LEVELS), choices=LEVELS)
+    p.add_argument("--speech-pages", type=int, default=DEFAULT_PAGES,
+                   help=f"speech level: a seeded sample of this many pages read with Orca (default {DEFAULT_PAGES})")
     p.add_argument("--per-set", type=int, default=None, help="a seeded sample of N records per set and split")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ocr", choices=["auto", "off"], default="auto", help="the backend's OCR (default: as served)")
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     records = load(args.data, args.splits, args.per_set, args.seed)
     print(f"{len(records)} records from {len({r.set_name for r in records})} sets", file=sys.stderr)
     started = time.perf_counter()
-    rows, seconds = [], {}
+    rows, seconds, spoken = [], {}, []
     with running_backend(args.model.resolve(), args.work_dir.resolve(), ocr=args.ocr == "auto") as backend:
         ocr_by_record: dict[str, str] = {}
         if "backend" in args.levels:
@@ -80,6 +84,15 @@ def main(argv: list[str] | None = None) -> int:
             answers = run_pages(records, backend=backend, work_dir=args.work_dir.resolve() / "pages")
             seconds["page"] = round(time.perf_counter() - t, 1)
             rows += judge_all("page", records, answers, ocr_by_record)
+        if "speech" in args.levels:
+            from eval_harness.realweb.speech_level import run_speech, spoken_sequence
+
+            t = time.perf_counter()
+            heard_records, answers, pages = run_speech(records, backend=backend, pages=args.speech_pages,
+                                                       seed=args.seed, work_dir=args.work_dir.resolve() / "speech")
+            seconds["speech"] = round(time.perf_counter() - t, 1)
+            rows += judge_all("speech", heard_records, answers, ocr_by_record)
+            spoken = [spoken_sequence(page) for page in pages]
     dirty = " (with uncommitted changes)" if _git("status", "--porcelain", "--untracked-files=no") else ""
     info = {
         "command": "python -m eval_harness.realweb " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -90,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         "ocr": args.ocr, "date": datetime.date.today().isoformat(),
         "seconds": ", ".join(f"{k} {v}" for k, v in seconds.items()) + f", total {time.perf_counter() - started:.0f}",
     }
-    for path in write_report(rows, info, args.out).values():
+    for path in write_report(rows, info, args.out, spoken).values():
         print(path)
     return 0
 

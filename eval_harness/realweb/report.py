@@ -75,7 +75,28 @@ def _checks_table(groups: dict[str, dict]) -> list[str]:
     return lines
 
 
-def render_markdown(rows: Sequence[Judged], summary: dict, info: dict) -> str:
+def _speech_section(spoken: Sequence[dict]) -> list[str]:
+    """Per page, what a user hears pressing Orca's "next graphic" from the top, quoted press by press."""
+    lines = ["## What Orca says, page by page", "",
+             "The speech level's pages, read with Orca 43 in Chromium with the unchanged extension "
+             "(`eval_harness/realweb/speech_level.py`): one line per press of \"next graphic\" (`g`) from the "
+             "top until Orca wraps. Its verdicts above judge each spoken text with Orca's role words removed; an "
+             "image Orca never stops on counts as decorative.", ""]
+    for page in spoken:
+        lines += [f"### {_md(page['title'] or '(untitled)', 100)}", "",
+                  f"`{page['set']}` `{page['page']}` ({page['split']}): {page['images']} "
+                  f"image{'' if page['images'] == 1 else 's'}, "
+                  f"{page['not_spoken']} never spoken ({page['not_spoken_author_decorative']} of them "
+                  "author-decorative).", ""]
+        lines += [f"{n}. “{_md(said, 300)}”" for n, said in enumerate(page["sequence"], 1)] or ["(no stop)"]
+        if page["unmatched"]:
+            lines += ["", "Stops no image in the tree accounts for: "
+                      + "; ".join(f"“{_md(u, 120)}”" for u in page["unmatched"])]
+        lines.append("")
+    return lines
+
+
+def render_markdown(rows: Sequence[Judged], summary: dict, info: dict, spoken: Sequence[dict] = ()) -> str:
     lines = ["# Real-web report", "",
              "What a screen-reader user gets from altlens on real pages nobody here wrote "
              "(`../shared/data/realweb`, the authors' own alt text as the reference). "
@@ -91,7 +112,9 @@ def render_markdown(rows: Sequence[Judged], summary: dict, info: dict) -> str:
               "*Backend*: each image and its page context sent to `POST /api/v1/describe` (SVG files are not sent: "
               "the backend refuses SVG bytes). *Page*: pages rebuilt from the records, the author's alt removed, "
               "read in Chromium with the unchanged extension; the answer is the image's accessible name as a "
-              "screen reader gets it. Choose on `dev`, report on `test`.", ""]
+              "screen reader gets it. *Speech*: a seeded sample of those pages read by Orca 43 pressing \"next "
+              "graphic\"; the answer is what Orca said, its role words removed, and an image Orca never stops on "
+              "counts as decorative. Choose on `dev`, report on `test`.", ""]
     for level, data in summary["levels"].items():
         lines += [f"## {level.capitalize()} level", "", "### Test split, per set", ""]
         test_sets = {k: f for k, f in data["by_set_split"].items() if k.endswith("/ test")}
@@ -132,6 +155,8 @@ def render_markdown(rows: Sequence[Judged], summary: dict, info: dict) -> str:
             eg = "; ".join(f"{_md(i, 40)}: {b} → {p}" for i, b, p in d["examples"].get(reason, []))
             lines.append(f"| {_md(reason, 80)} | {count} | {eg} |")
         lines.append("")
+    if spoken:
+        lines += _speech_section(spoken)
     lines += ["## Audit: 20 random rows per verdict", "",
               "So a person can check the judge (seeded sample; every row is in `answers.jsonl`).", ""]
     for level in summary["levels"]:
@@ -170,16 +195,19 @@ def plot(summary: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(rows: Sequence[Judged], info: dict, out: Path) -> dict[str, Path]:
+def write_report(rows: Sequence[Judged], info: dict, out: Path, spoken: Sequence[dict] = ()) -> dict[str, Path]:
+    """``spoken``: the speech level's pages (speech_level.spoken_sequence), quoted in the report."""
     out.mkdir(parents=True, exist_ok=True)
     summary = summarise(rows)
+    if spoken:
+        summary["spoken_sequences"] = list(spoken)
     paths = {"json": out / "results.json", "md": out / "report.md", "answers": out / "answers.jsonl",
              "png": out / "realweb.png"}
     paths["json"].write_text(json.dumps({"info": info, **summary}, indent=1, ensure_ascii=False) + "\n")
     with open(paths["answers"], "w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
-    paths["md"].write_text(render_markdown(rows, summary, info), encoding="utf-8")
+    paths["md"].write_text(render_markdown(rows, summary, info, spoken), encoding="utf-8")
     plot(summary, paths["png"])
     return paths
 

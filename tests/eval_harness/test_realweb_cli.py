@@ -1,6 +1,6 @@
 """``python -m eval_harness.realweb`` end to end on a small slice of every set: it runs and judges, at
-both levels, with the bundled model, a live backend and Chromium with the extension (no quality
-thresholds: the figures are the report's, not the test's)."""
+every level, with the bundled model, a live backend, Chromium with the extension and (speech level,
+one page) Orca (no quality thresholds: the figures are the report's, not the test's)."""
 from __future__ import annotations
 
 import json
@@ -16,9 +16,10 @@ PAPER = DEFAULT_ROOT.parent / "mcmdpo-sample" / "twitter" / "twitter_train.json"
 
 
 @pytest.mark.timeout(900)
-def test_a_slice_of_every_set_is_judged_at_both_levels(tmp_path):
+def test_a_slice_of_every_set_is_judged_at_every_level(tmp_path):
     out = tmp_path / "report"
-    assert main([str(DEFAULT_ROOT), "--per-set", "1", "--out", str(out), "--work-dir", str(tmp_path / "work")]) == 0
+    assert main([str(DEFAULT_ROOT), "--per-set", "1", "--speech-pages", "1", "--out", str(out),
+                 "--work-dir", str(tmp_path / "work")]) == 0
     records = load([DEFAULT_ROOT], per_set=1)
     rows = [json.loads(line) for line in (out / "answers.jsonl").read_text().splitlines()]
     page = {r["record_id"] for r in rows if r["level"] == "page"}
@@ -27,10 +28,13 @@ def test_a_slice_of_every_set_is_judged_at_both_levels(tmp_path):
     assert backend == {r.id for r in records if not r.is_svg}
     assert all(r["verdict"] in VERDICTS for r in rows)
     summary = json.loads((out / "results.json").read_text())
-    assert set(summary["levels"]) == {"backend", "page"}
+    assert set(summary["levels"]) == {"backend", "page", "speech"}
+    spoken = summary["spoken_sequences"]
+    assert len(spoken) == 1 and len({r["record_id"] for r in rows if r["level"] == "speech"}) == spoken[0]["images"]
     assert summary["info"]["records"].startswith(str(len(records)))
     report = (out / "report.md").read_text()
     assert "## Backend level" in report and "## Page level" in report and "## Audit" in report
+    assert "## Speech level" in report and "## What Orca says, page by page" in report
     assert (out / "realweb.png").stat().st_size > 0
 
 

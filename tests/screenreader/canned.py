@@ -22,13 +22,20 @@ def answer(description: str = "", *, confidence: float = 0.9, decorative: bool =
             "ocr_text": "", "model_version": "canned", "candidates": [], "cached": False}
 
 
+def unexpected(file_name: str, context: dict) -> dict:
+    """The answer for an image no test expected: loud, so that hearing it fails the test."""
+    return answer(f"UNEXPECTED IMAGE {file_name}")
+
+
 class CannedBackend:
-    """`answers[file_name]` -> result; `hold(file_name)` keeps a request waiting until `release(file_name)`."""
+    """`answers[file_name]` -> result, else `fallback(file_name, context)` (the context the extension
+    sent); `hold(file_name)` keeps a request waiting until `release(file_name)`."""
 
     TOKEN = "canned-token"
 
-    def __init__(self, answers: dict[str, dict]):
+    def __init__(self, answers: dict[str, dict], fallback=unexpected):
         self.answers = dict(answers)
+        self.fallback = fallback
         self.requests: list[list[str]] = []  # file names per describe request
         self._held: dict[str, threading.Event] = {}
         backend = self
@@ -59,15 +66,16 @@ class CannedBackend:
                 if self.headers.get("Authorization") != f"Bearer {backend.TOKEN}":
                     return self._send(401, {"error": "unauthorized"})
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                names = [(item.get("context") or {}).get("file_name", "") for item in body.get("images", [])]
+                contexts = [item.get("context") or {} for item in body.get("images", [])]
+                names = [context.get("file_name", "") for context in contexts]
                 backend.requests.append(names)
                 for name in names:
                     event = backend._held.get(name)
                     if event is not None:
                         event.wait(60)
                 results = []
-                for name in names:
-                    result = dict(backend.answers.get(name) or answer(f"UNEXPECTED IMAGE {name}"))
+                for name, context in zip(names, contexts):
+                    result = dict(backend.answers.get(name) or backend.fallback(name, context))
                     result["generation_id"] = uuid.uuid4().hex
                     results.append(result)
                 self._send(200, {"results": results})

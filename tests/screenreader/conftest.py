@@ -18,8 +18,8 @@ from PIL import Image, ImageDraw
 
 from eval_harness.pages import serve_folder
 from tests.screenreader.canned import CannedBackend, answer
-from tests.screenreader.desktop import DesktopError
-from tests.screenreader.session import ScreenReaderSession
+from eval_harness.screenreader.desktop import DesktopError
+from eval_harness.screenreader.session import ScreenReaderSession
 
 PAGES = Path(__file__).resolve().parent / "pages"
 IMAGES = {"photo": (200, 150), "rule": (300, 8), "cart": (48, 48), "banner": (160, 60), "chart": (160, 120),
@@ -61,6 +61,22 @@ def sr_site(tmp_path_factory):
         (root / page.name).write_text(page.read_text())
     with serve_folder(root) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def live_backend(tiny_onnx, tmp_path_factory):
+    """The real backend (SQLite, untrained tiny model), one for this folder: overrides the per-test
+    fixture of tests/conftest.py, whose fresh start per test cost ~20 s here."""
+    from backend.registry import ModelRegistry
+    from backend.testing import LiveBackend
+
+    root = tmp_path_factory.mktemp("sr-backend")
+    ModelRegistry(root / "models").publish(tiny_onnx)
+    backend = LiveBackend(models_dir=root / "models", database_url=f"sqlite:///{root / 'altlens.db'}",
+                          log_path=root / "backend.log")
+    backend.init("screenreader").start()
+    yield backend
+    backend.stop()
 
 
 @pytest.fixture(scope="session")

@@ -176,13 +176,17 @@ class Desktop:
             if delay:
                 time.sleep(delay)
 
+    def type(self, text: str) -> None:
+        """Type text through XTEST (Orca hears each key; in browse mode letters are its commands)."""
+        subprocess.run(["xdotool", "type", "--delay", "1", text], env=self.env, check=True, timeout=30)
+
     def stop(self) -> None:
         for proc in reversed(self.procs):
             _kill_group(proc)
         self.procs.clear()
 
 
-CUSTOMIZATIONS = """# Written by tests/screenreader/desktop.py: speech goes to a file, not a synthesiser.
+CUSTOMIZATIONS = """# Written by eval_harness/screenreader/desktop.py: speech goes to a file, not a synthesiser.
 import sys
 sys.path.insert(0, {folder!r})
 import orca.settings as settings

@@ -5,7 +5,8 @@ the test desktop's DISPLAY and DBUS_SESSION_BUS_ADDRESS:
 
     /usr/bin/python3 atspi_probe.py "PAGE TITLE"
 
-Output: {"document": NAME, "nodes": [{"role", "name", "path", "children": [{"role", "name"}]}]}
+Output: {"document": NAME, "nodes": [{"role", "name", "description", "roledescription", "path",
+"children": [{"role", "name"}]}]}
 for every node whose role is image or link, in tree order; exit status 2 when
 no document with that title is on the AT-SPI desktop.
 """
@@ -36,7 +37,9 @@ def walk(node, path, out, depth=0):
         return
     role = node.getRoleName()
     if role in WANTED:
-        out.append({"role": role, "name": node.name, "path": path,
+        attributes = dict(a.split(":", 1) for a in node.getAttributes() if ":" in a)
+        out.append({"role": role, "name": node.name, "description": node.description,
+                    "roledescription": attributes.get("roledescription", ""), "path": path,
                     "children": [{"role": c.getRoleName(), "name": c.name} for c in list(node) if c is not None]})
     for i, child in enumerate(list(node)):
         walk(child, f"{path}/{i}", out, depth + 1)

@@ -14,8 +14,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from eval_harness.screenreader.desktop import HERE, SYSTEM_PYTHON, Desktop, DesktopError, Orca
 from tests.e2e.browser import CHROMIUM, EXTENSION, ExtensionBrowser, chromium_args
-from tests.screenreader.desktop import HERE, SYSTEM_PYTHON, Desktop, DesktopError, Orca
 
 WRAP = "Wrapping to top."
 # Another copy of the extension (for checking that the tests fail when it is broken on purpose).
@@ -23,8 +23,9 @@ EXTENSION_UNDER_TEST = Path(os.environ.get("ALTLENS_SCREENREADER_EXTENSION") or 
 
 
 class ScreenReaderSession:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, extension: Path = EXTENSION_UNDER_TEST):
         self.workdir = Path(workdir)
+        self.extension = Path(extension)
         self.desktop = Desktop(self.workdir / "desktop")
         self.orca: Orca | None = None
         self._playwright = None
@@ -43,7 +44,7 @@ class ScreenReaderSession:
         try:
             self.context = self._playwright.chromium.launch_persistent_context(
                 str(self.workdir / "profile"), executable_path=CHROMIUM, headless=False, env=self.desktop.env,
-                args=chromium_args(EXTENSION_UNDER_TEST) + ["--force-renderer-accessibility"])
+                args=chromium_args(self.extension) + ["--force-renderer-accessibility"])
         except Exception as error:
             raise DesktopError(f"Chromium did not start under Xvfb ({self.desktop.env['DISPLAY']}): {error}") from error
         try:
@@ -76,45 +77,60 @@ class ScreenReaderSession:
     def speech(self):
         return self.orca.speech
 
-    def _press(self, key: str, timeout: float = 8.0, settle: float = 0.5) -> list[str]:
+    def press(self, key: str, timeout: float = 8.0, settle: float = 0.5) -> list[str]:
+        """Press one key (XTEST); what Orca said until it went quiet for `settle` s."""
         mark = self.speech.mark()
         self.desktop.key(key)
         return self.speech.wait_for(bool, timeout, settle=settle, mark=mark)
 
-    def open(self, url: str, title: str, timeout: float = 20.0) -> list[str]:
-        """Load `url` from the address bar; returns what Orca said until it finished reading the page."""
+    def open(self, url: str, title: str | None = None, timeout: float = 20.0) -> list[str]:
+        """Load `url` from the address bar; returns what Orca said until it finished reading the page
+        (its "Finished loading TITLE.", any title when `title` is None)."""
         mark = self.speech.mark()
         self.desktop.key("ctrl+l")
         # Type only once Orca is in the address bar: before that, browse mode takes letters as its keys.
         said = self.speech.wait_for(lambda s: any("Address and search bar" in u for u in s), 10, settle=0.3, mark=mark)
         if not any("Address and search bar" in u for u in said):
             raise DesktopError(f"Ctrl+L did not reach Chromium's address bar; Orca said {said!r}")
-        subprocess.run(["xdotool", "type", "--delay", "1", url], env=self.desktop.env, check=True, timeout=20)
+        self.desktop.type(url)
         self.desktop.key("Return")
-        said = self.speech.wait_for(lambda s: f"Finished loading {title}." in s, timeout, settle=0.8, mark=mark)
-        if f"Finished loading {title}." not in said:
+        done = (lambda s: f"Finished loading {title}." in s) if title else \
+            (lambda s: any(u.startswith("Finished loading") for u in s))
+        said = self.speech.wait_for(done, timeout, settle=0.8, mark=mark)
+        if not done(said):
             raise DesktopError(f"Orca did not report loading {url} in {timeout:.0f}s; it said {said!r}")
         return said
 
     def top(self) -> list[str]:
         """Orca's Ctrl+Home: the caret to the top of the document."""
-        return self._press("ctrl+Home")
+        return self.press("ctrl+Home")
+
+    def graphic_stops(self, limit: int = 20) -> list[list[str]]:
+        """Press Orca's "next graphic" (g) from the top until it wraps: the utterances of each press.
+
+        Orca's g looks after the caret, so a graphic that is the document's very first object (where
+        Ctrl+Home leaves the caret) is only reached by the press that wraps: that press's graphic is
+        put first when it is not the first stop already."""
+        self.top()
+        stops = []
+        for _ in range(limit):
+            said = self.press("g")
+            if WRAP in said:
+                wrapped_to = [u for u in said if u != WRAP]
+                if wrapped_to and (not stops or wrapped_to != stops[0]):
+                    stops.insert(0, wrapped_to)
+                return stops
+            stops.append(said)
+        raise DesktopError(f"Orca never wrapped after {limit} presses of g: {stops}")
 
     def graphics(self, limit: int = 20) -> list[str]:
-        """Press Orca's "next graphic" (g) from the top until it wraps; what each press said, joined."""
-        self.top()
-        heard = []
-        for _ in range(limit):
-            said = self._press("g")
-            if WRAP in said:
-                return heard
-            heard.append(" ".join(said))
-        raise AssertionError(f"Orca never wrapped after {limit} presses of g: {heard}")
+        """What each press of "next graphic" said, one string per press."""
+        return [" ".join(said) for said in self.graphic_stops(limit)]
 
     def lines(self, count: int) -> list[str]:
         """Press Down `count` times from the top (Orca's line-by-line reading)."""
         self.top()
-        return [" ".join(self._press("Down")) for _ in range(count)]
+        return [" ".join(self.press("Down")) for _ in range(count)]
 
     def say_all(self, timeout: float = 15.0) -> list[str]:
         """Orca's say all (KP_Add) from the top: every utterance, in order."""
