@@ -23,8 +23,8 @@ from PIL import Image
 from transformers import AutoImageProcessor, AutoTokenizer
 
 from backend.grounding import ground_mentions, ocr_agreement
-from backend.honest import NO_DESCRIPTION
-from backend.support import Evidence, KnownWorld
+from backend.honest import NO_DESCRIPTION, honest_answer
+from backend.support import Evidence, KnownWorld, copies_text, is_readable
 from backend.modelinput import (ModelInput, PageContext, build_model_input, decode_response, encode_response,
                                 pointer_ids, readable_text)
 
@@ -357,6 +357,7 @@ class EngineSettings:
     pointers_in_reading_order: bool = True  # a pointer model reads forward (reading_order_bans)
     low_confidence_below: float = 0.35
     safe_max_words: int = 6
+    text_in_image_words: int = 12  # "Text in image: ..." says at most this many of the words read
     check_support: bool = True  # an answer nothing supports is replaced by the honest form (backend/support.py)
     redundant_in_control: bool = True  # an image beside its link's or button's own text is decorative
 
@@ -405,15 +406,28 @@ class AltTextEngine:
             return found
         evidence = Evidence.of(context, ocr_text, image_size, self.world)
         if found.decorative:  # a claim that silences the image: believed only within the known world
-            if evidence.decorative_supported():
-                return found
-            return Description(NO_DESCRIPTION, False, found.confidence, True, found.candidates)
-        supported = [t for t in [found.description, *found.candidates] if not evidence.unsupported(t)]
+            return found if evidence.decorative_supported() else self._unsaid(found, ocr_text, evidence)
+        # The text read in an image larger than any image of text the model learned is not what it shows.
+        large = evidence.reads_as_text() is False
+        supported = [t for t in [found.description, *found.candidates]
+                     if not evidence.unsupported(t) and not (large and copies_text(t, ocr_text))]
         if found.description in supported:
             return found
         if found.low_confidence and supported:  # the safe form keeps to what is supported
             return Description(_shorten(min(supported, key=len), s.safe_max_words), False, found.confidence, True,
                                found.candidates)
+        return self._unsaid(found, ocr_text, evidence)
+
+    def _unsaid(self, found: Description, ocr_text: str, evidence: Evidence) -> Description:
+        """What is said when none of the model's answers may be: the image's own text when it reads as
+        words — as its alt for an image the size of the images of text the model learned ("Possibly:"),
+        as "Text in image: ..." for a larger one — else "No description available". Always low-confidence."""
+        s = self.settings
+        text = readable_text(ocr_text)
+        as_text = evidence.reads_as_text()
+        if text and is_readable(text) and as_text is not None:
+            said = _shorten(text, s.safe_max_words) if as_text else honest_answer("text", _shorten(text, s.text_in_image_words))
+            return Description(said, False, found.confidence, True, found.candidates)
         return Description(NO_DESCRIPTION, False, found.confidence, True, found.candidates)
 
     def _choose(self, model_input: ModelInput, hidden: np.ndarray, context: PageContext,

@@ -4,7 +4,8 @@ A screen-reader user trusts what they hear, so an answer the checks do not
 support is never spoken. In its place the backend says what is known and no
 more: the image's kind when it is known, and what the page or the image's own
 text supports ("Screenshot: Budget dashboard", "Photo, no description
-available"), or "No description available". A bare kind word ("Photo") is not
+available", "Text in image: An official website of the United States"), or
+"No description available". A bare kind word ("Photo") is not
 the honest form: the corpus's own "generic" defect says just that.
 The extension speaks it as it comes; it is always flagged ``low_confidence``.
 
@@ -25,6 +26,7 @@ KIND_LABELS = {
     "logo": "Logo",
     "icon": "Icon",
     "illustration": "Illustration",
+    "text": "Text in image",  # what OCR reads in an image larger than any image of text the model learned
 }
 _LABELS = "|".join(re.escape(label) for label in KIND_LABELS.values())
 _HONEST = re.compile(rf"^(?:(?P<kind>{_LABELS})(?::\s*(?P<said>\S.*)|,\s*{re.escape(NO_DESCRIPTION)}\.?)"

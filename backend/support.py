@@ -15,6 +15,11 @@ one of:
   those it learned it from. A photograph larger than anything in that world
   cannot borrow its words.
 
+The image's own text is the answer for an image of text the size the model learned
+images of text at (buttons, banners, headings). In a larger image (a screenshot, a
+photograph with a sign) the text OCR reads is not what the image shows: an answer
+that only copies it is said as what it is, "Text in image: ..." (backend/honest.py).
+
 "Decorative" is a claim too, and it silences the image: it is supported only for
 images no larger (in area) than the decorative images the model learned from.
 The real web's team photographs and portraits, which the bundled model called
@@ -37,6 +42,7 @@ from backend.modelinput import PageContext
 # Corpus categories whose answers come from the picture itself, not from words on the page or in the image.
 PICTURE_CATEGORIES = ("icon_control", "emoji", "chart")
 DECORATIVE_CATEGORY = "decorative"
+TEXT_CATEGORY = "text"
 
 STOP_WORDS = frozenset("""
 a an the and or but nor of in on at to for from by with without into onto over under about above below
@@ -51,6 +57,7 @@ image images picture pictures photo photos photograph photographs screenshot scr
 graphics icon icons logo logos illustration illustrations chart charts diagram diagrams img figure
 """.split())
 _WORD = re.compile(r"\w+", re.UNICODE)
+_LETTERS = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 FRAME_SHARE = 0.1  # a word in this share of one category's training answers is part of how it is spoken of
 MAX_REPEATS = 3  # a content word said more often than this is a decoding loop, whatever supports it
 
@@ -77,19 +84,25 @@ class KnownWorld:
     #: the largest area (px²) of a decorative image it learned from; None: not known, not limited
     #: (a model packaged before this was stored)
     decorative_area: int | None = None
+    #: the largest area (px²) of an image of text it learned to read; None: not known (see Evidence.reads_as_text)
+    text_area: int | None = None
 
     @classmethod
     def from_info(cls, info: Mapping | None) -> "KnownWorld":
         data = (info or {}).get("known_world") or {}
-        area = data.get("decorative_area")
+
+        def area(name: str) -> int | None:
+            return None if data.get(name) is None else int(data[name])
+
         return cls({str(w): int(side) for w, side in (data.get("words") or {}).items()},
-                   None if area is None else int(area))
+                   area("decorative_area"), area("text_area"))
 
     def to_info(self) -> dict:
         info = {"words": dict(sorted(self.words.items())), "picture_categories": list(PICTURE_CATEGORIES),
                 "frame_share": FRAME_SHARE}
-        if self.decorative_area is not None:
-            info["decorative_area"] = self.decorative_area
+        for name in ("decorative_area", "text_area"):
+            if getattr(self, name) is not None:
+                info[name] = getattr(self, name)
         return info
 
     def supports(self, word: str, side: int) -> bool:
@@ -105,12 +118,15 @@ def known_world(examples: Iterable[tuple[str, str, int, int]]) -> KnownWorld:
     Every content word of a picture category's answers (icons, emoji, charts: learned from pixels), and
     the *frame* words of every other category: those in at least :data:`FRAME_SHARE` of its answers
     ("Post" in "Post by @sam: ..."), which are how the model speaks of a kind, not what one image shows.
-    Each word keeps the largest image side it was learned for, and the largest decorative image's
-    area bounds where "decorative" is believed.
+    Each word keeps the largest image side it was learned for; the largest decorative image's area
+    bounds where "decorative" is believed, and the largest image of text's where its text is the answer.
     """
     examples = list(examples)
-    decorative_area = max((int(w or 0) * int(h or 0) for c, _r, w, h in examples if c == DECORATIVE_CATEGORY),
-                          default=0)
+
+    def largest(category: str) -> int:
+        return max((int(w or 0) * int(h or 0) for c, _r, w, h in examples if c == category), default=0)
+
+    decorative_area, text_area = largest(DECORATIVE_CATEGORY), largest(TEXT_CATEGORY)
     examples = [(c, r, max(int(w or 0), int(h or 0))) for c, r, w, h in examples if r]
     words: dict[str, int] = {}
 
@@ -133,7 +149,7 @@ def known_world(examples: Iterable[tuple[str, str, int, int]]) -> KnownWorld:
         for said, side in answers:
             for word in said & frame:
                 learn(word, side)
-    return KnownWorld(words, decorative_area)
+    return KnownWorld(words, decorative_area, text_area)
 
 
 @dataclass(frozen=True)
@@ -155,6 +171,11 @@ class Evidence:
         width, height = (context.width, context.height) if context.width and context.height else image_size
         return cls(frozenset(content_words(page)), max(width, height), world, width * height)
 
+    def reads_as_text(self) -> bool | None:
+        """Is this image the size of the images of text the model learned (its text may be its alt)?
+        None when the model does not say."""
+        return None if self.world.text_area is None else self.area <= self.world.text_area
+
     def decorative_supported(self) -> bool:
         """May the image be called decorative? Only if it is no larger than the decorative images learned."""
         return self.world.supports_decorative(self.area)
@@ -174,3 +195,14 @@ def unsupported_words(answer: str, context: PageContext, ocr_text: str, image_si
                       world: KnownWorld) -> list[str]:
     """:meth:`Evidence.unsupported` for one answer."""
     return Evidence.of(context, ocr_text, image_size, world).unsupported(answer)
+
+
+def copies_text(answer: str, ocr_text: str) -> bool:
+    """The answer says nothing but words of the image's own text."""
+    said = content_words(answer)
+    return bool(said) and set(said) <= set(content_words(ocr_text))
+
+
+def is_readable(text: str) -> bool:
+    """At least two words of two or more letters: OCR's stray marks on a photograph ("Ath", "G") are not."""
+    return len(_LETTERS.findall(text)) >= 2

@@ -367,3 +367,26 @@ def test_decorative_is_believed_only_for_images_no_larger_than_those_learned(tin
     # the check can be turned off, and then the model's word stands
     engine.settings = EngineSettings(score_ocr_text=False, check_support=False)
     assert engine.describe(images()[:1], [PageContext(width=250, height=250)], [""])[0].decorative
+
+
+def test_an_answer_that_only_copies_the_text_of_a_large_image_says_what_it_is(tiny_onnx, monkeypatch, tmp_path):
+    import json
+    import shutil
+
+    from backend.engine import Description
+    from backend.honest import parse_honest
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_onnx, model_dir)
+    (model_dir / "altlens.json").write_text(json.dumps({"known_world": {"words": {}, "text_area": 300 * 100}}))
+    # a model that answers every image with the text read in it, confidently
+    monkeypatch.setattr(AltTextEngine, "_choose", lambda self, m, h, c, ocr, *rest: Description(ocr, False, 0.9, False, []))
+    engine = AltTextEngine(model_dir, settings=EngineSettings(score_ocr_text=False))
+    screenshot = "An official website of the United States government Here is how you know"
+    big, small, junk = engine.describe(images()[:3], [PageContext(width=1200, height=700), PageContext(width=240, height=60),
+                                                      PageContext(width=1300, height=866)],
+                                       [screenshot, "Members only", "Ath"])
+    assert big.description == "Text in image: An official website of the United States government Here is how you"
+    assert big.low_confidence and parse_honest(big.description) == ("Text in image", big.description[15:])
+    assert small.description == "Members only" and not small.low_confidence  # an image of text: its text
+    assert junk.description == NO_DESCRIPTION and junk.low_confidence  # stray marks are not words

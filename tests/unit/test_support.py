@@ -4,7 +4,8 @@ from __future__ import annotations
 from backend.engine import redundant_in_control
 from backend.honest import NO_DESCRIPTION, honest_answer, parse_honest
 from backend.modelinput import PageContext
-from backend.support import KnownWorld, content_words, known_world, unsupported_words
+from backend.support import (Evidence, KnownWorld, content_words, copies_text, is_readable, known_world,
+                             unsupported_words)
 
 WORLD = known_world([("icon_control", "Shopping cart", 32, 32), ("emoji", "Trophy", 48, 48),
                      ("chart", "Bar chart: Revenue by region, highest West", 216, 144)]
@@ -53,6 +54,20 @@ def test_the_honest_form_is_recognised_and_a_bare_kind_word_is_not():
     assert parse_honest(honest_answer("photo")) == ("Photo", "")
     assert parse_honest("Photo") is None
     assert parse_honest("Shopping cart") is None
+    assert honest_answer("text", "An official website") == "Text in image: An official website"
+    assert parse_honest("Text in image: An official website") == ("Text in image", "An official website")
+
+
+def test_the_text_in_an_image_is_its_answer_only_at_the_size_images_of_text_were_learned():
+    world = known_world([("text", "Members only", 300, 60), ("decorative", "", 300, 8)])
+    assert world.text_area == 18000
+    assert Evidence.of(PageContext(width=240, height=60), "", (0, 0), world).reads_as_text()
+    assert Evidence.of(PageContext(width=800, height=450), "", (0, 0), world).reads_as_text() is False
+    assert Evidence.of(PageContext(width=800, height=450), "", (0, 0), KnownWorld()).reads_as_text() is None
+    assert copies_text("Looking for fec.gov?", "Looking for fec.gov? An official website")
+    assert not copies_text("Bar chart: Revenue by region", "Revenue by region")  # "bar" is not read there
+    assert not copies_text("", "Members only")
+    assert is_readable("Post by") and not is_readable("Ath") and not is_readable("三") and not is_readable("G 18")
 
 
 def test_an_image_beside_its_controls_own_text_is_redundant_unless_it_holds_other_text():
