@@ -63,7 +63,7 @@ def run_sections(args: argparse.Namespace, cfg: BenchConfig, only: list[str]) ->
             print(figure.line(), flush=True)
         figures.extend(got)
 
-    from bench import extension, http_bench, model_latency, ocr_gate, quantization, training
+    from bench import extension, http_bench, model_latency, ocr_gate, quantization, realweb, training
 
     section("model", lambda: model_latency.run(models, cfg))
     section("ocr_gate", lambda: ocr_gate.run(images, cfg))
@@ -73,6 +73,7 @@ def run_sections(args: argparse.Namespace, cfg: BenchConfig, only: list[str]) ->
     section("training", lambda: training.run(models.checkpoint_dir, corpus_root / "train.jsonl", cfg))
     section("quantization", lambda: quantization.run(models.served_dir, work, corpus_root / "val.jsonl", cfg,
                                                      trained=models.served_is_bundled))
+    section("realweb", lambda: realweb.run(models.served_dir, work / "realweb", cfg))
     return figures, meta
 
 

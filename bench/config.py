@@ -13,8 +13,9 @@ REPO = Path(__file__).resolve().parents[1]
 BUNDLED_MODEL = REPO / "models" / "bundled"
 RESULTS_DIR = REPO / "bench" / "results"
 WORK_DIR = REPO / "var" / "bench"  # scratch models, corpora, databases (git-ignored)
+REALWEB_DATA = REPO.parent / "shared" / "data" / "realweb"  # real web images with their pages (DESIGN.md §7)
 
-SECTIONS = ("model", "http", "ocr_gate", "training", "quantization", "extension")
+SECTIONS = ("model", "http", "ocr_gate", "training", "quantization", "extension", "realweb")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,21 @@ class BenchConfig:
     #: images on the generated page for the extension figures
     page_images: int = 500
     extension_timeout_s: float = 150.0
+    #: real web images in the realweb sample (the same number from each set, seeded)
+    realweb_images: int = 60
+    #: distinct real images each client posts in a realweb throughput level
+    realweb_load_requests: int = 12
+    realweb_clients: tuple[int, ...] = (1, 4)
+    #: gunicorn workers of the realweb backend: what ``make run`` starts (backend/serve.py)
+    realweb_workers: int = 2
+    realweb_page_images: int = 20
+    #: likely images of text read for the text-reading figures (None: all of them, about 120)
+    realweb_text_candidates: int | None = None
+    #: goals of issue 29, per real image with OCR on (cache miss), and for a page of real images
+    realweb_p50_ms: float = 120.0
+    realweb_p90_ms: float = 250.0
+    realweb_first_ms: float = 500.0
+    realweb_all_ms: float = 4000.0
     training_batch: int = 4
     training_steps: int = 5
     seed: int = 0
@@ -54,7 +70,9 @@ class BenchConfig:
         return cls(new_tokens=4, num_beams=2, repeats=2, http_requests=3, ocr_requests=2, memory_requests=10,
                    batch_rounds=1, concurrency_s=1.0,
                    concurrency_levels=(1, 2), corpus_size=30, quality_examples=4, page_images=24,
-                   extension_timeout_s=60.0, training_batch=2, training_steps=2)
+                   extension_timeout_s=60.0, training_batch=2, training_steps=2, realweb_images=6,
+                   realweb_load_requests=2, realweb_page_images=4,
+                   realweb_text_candidates=6)
 
     def replace(self, **changes) -> "BenchConfig":
         return replace(self, **changes)

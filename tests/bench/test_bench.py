@@ -160,3 +160,43 @@ def test_cli_runs_model_and_training_sections(tiny_checkpoint, tiny_onnx, tmp_pa
 def test_model_set_describes_an_untrained_served_model(tmp_path):
     models = ModelSet(tmp_path, tmp_path, tmp_path, served_is_bundled=False)
     assert "UNTRAINED" in models.describe()
+
+
+def test_realweb_sample_is_seeded_even_across_sets_and_without_svg():
+    from bench.config import REALWEB_DATA
+    from bench.realweb import sample
+
+    first = sample(REALWEB_DATA, 9, seed=0)
+    assert [r.id for r in first] == [r.id for r in sample(REALWEB_DATA, 9, seed=0)]
+    assert [r.id for r in first] != [r.id for r in sample(REALWEB_DATA, 9, seed=1)]
+    assert len(first) == 9 and len({r.set_name for r in first}) == 3
+    assert not [r for r in first if r.is_svg]
+
+
+def test_realweb_page_holds_every_image_without_alt_and_variants_are_distinct(tmp_path):
+    from bench.config import REALWEB_DATA
+    from bench.realweb import sample, variants, write_page
+
+    records = sample(REALWEB_DATA, 3, seed=0)
+    site = write_page(records, tmp_path / "site")
+    html = (site / "page.html").read_text()
+    assert html.count("<img ") == 3 and " alt=" not in html
+    assert len([p for p in (site / "img").rglob("*") if p.is_file()]) == 3
+    files = list(variants(records, 5))
+    assert len(set(files)) == 5
+    for data in files:
+        Image.open(io.BytesIO(data)).verify()
+
+
+def test_timed_wrapper_adds_up_the_calls_it_times():
+    from bench.realweb import _Timed
+
+    class Reader:
+        enabled = True
+
+        def read(self, image):
+            return f"text of {image}"
+
+    timed = _Timed(Reader(), "read")
+    assert timed.read("a") == "text of a" and timed.enabled is True
+    assert timed.spent > 0

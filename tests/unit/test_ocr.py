@@ -43,3 +43,40 @@ def test_warm_up_loads_the_models_before_the_first_read():
     idle = OcrReader(enabled=False)
     idle.warm_up()
     assert idle._engine is None
+
+
+class _Found:
+    def __init__(self, texts):
+        self.txts, self.scores = tuple(texts), tuple(0.9 for _ in texts)
+
+
+class _ManyBoxes:
+    """A stand-in rapidocr engine that detects 60 boxes (a screenshot), each read as a ten-letter word."""
+
+    def __init__(self):
+        self.recognised = 0
+
+    def preprocess_img(self, pixels):
+        return pixels, {}
+
+    def detect_and_crop(self, pixels, record):
+        return [pixels] * 60, None
+
+    def recognize_txt(self, crops):
+        self.recognised += len(crops)
+        return _Found(["abcdefghij"] * len(crops))
+
+
+def test_boxes_are_recognised_in_reading_order_until_the_prompt_has_its_text():
+    import numpy as np
+
+    from backend.modelinput import OCR_LIMIT
+    from backend.ocr import BOX_BATCH, STAGES, read_text
+
+    engine, seconds = _ManyBoxes(), {stage: 0.0 for stage in STAGES}
+    text = read_text(engine, np.zeros((8, 8, 3), np.uint8), seconds)
+    words_needed = -(-OCR_LIMIT // len("abcdefghij "))  # the words it takes to fill the prompt's share
+    batches = -(-words_needed // BOX_BATCH)
+    assert engine.recognised == batches * BOX_BATCH < 60  # the rest were never recognised
+    assert text.startswith("abcdefghij abcdefghij") and len(text) <= OCR_LIMIT
+    assert seconds["detect"] > 0 and seconds["recognise"] > 0
