@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: run test test-deps system-packages node eval eval-realweb bench model loadtest clean
+.PHONY: run test test-deps system-packages node eval eval-realweb eval-feedback bench model loadtest clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,14 @@ eval: $(STAMP) system-packages
 REALWEB_ARGS ?=
 eval-realweb: $(STAMP) test-deps
 	$(PY) -m eval_harness.realweb $(REALWEB_ARGS)
+
+## eval-feedback: the feedback loop on real images (helpers correct dev pages through the API, retrain.py
+## after each round, measured on the test split; MCM-DPO vs DPO, noise 0/10/30%, cDPO, 3 seeds)
+## into eval_harness/results/feedback_loop/; FEEDBACK_ARGS="--choose" measures on dev pages instead
+FEEDBACK_ARGS ?=
+eval-feedback: $(STAMP) system-packages
+	@test -f var/model-build/corpus/test.jsonl || $(PY) -m corpus --out var/model-build/corpus --seed 0 --size 4000 --quiet
+	$(PY) -m eval_harness.feedback_loop $(FEEDBACK_ARGS)
 
 ## bench: benchmarks, side by side, ratios printed and written to bench/results/
 bench: $(STAMP) test-deps

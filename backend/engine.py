@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -343,6 +343,10 @@ class Description:
     confidence: float
     low_confidence: bool
     candidates: list[str] = field(default_factory=list)
+    # The model's own answer when the backend says something else (the support check's honest or safe
+    # form, a decorative claim not believed; "" for a decorative answer). Stored, never sent to a page:
+    # feedback on the answer a user heard must push down what the model said (backend/preferences.py).
+    model_answer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -398,8 +402,16 @@ class AltTextEngine:
     def _describe_one(self, model_input: ModelInput, hidden: np.ndarray, context: PageContext,
                       ocr_text: str, hypotheses: list[Hypothesis], banned: list[int],
                       reading_order: list[int], image_size: tuple[int, int] = (0, 0)) -> Description:
-        s = self.settings
         found = self._choose(model_input, hidden, context, ocr_text, hypotheses, banned, reading_order)
+        said = self._checked(found, context, ocr_text, image_size)
+        if said is found:
+            return found
+        return replace(said, model_answer="" if found.decorative else found.description)
+
+    def _checked(self, found: Description, context: PageContext, ocr_text: str,
+                 image_size: tuple[int, int]) -> Description:
+        """What may be said of the model's answer ``found``: itself, or what the checks put in its place."""
+        s = self.settings
         if s.redundant_in_control and redundant_in_control(context, ocr_text):
             return Description("", True, found.confidence, False, found.candidates)
         if not s.check_support or not (found.decorative or found.description):

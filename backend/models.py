@@ -84,6 +84,8 @@ class Generation(Base):
     low_confidence: Mapped[bool] = mapped_column(Boolean)
     ocr_text: Mapped[str] = mapped_column(Text, default="")
     candidates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The model's own answer where the backend said another (backend.engine.Description.model_answer).
+    model_answer: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
     model_version: Mapped[str] = mapped_column(String(50))
     client_id: Mapped[Optional[int]] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,12 +3,18 @@
 =====================================  ==================  ===================  ======
 user action                            chosen              rejected             weight
 =====================================  ==================  ===================  ======
-writes a better description (correct)  the user's text     the generated text   1.0
-picks another candidate (pick)         the candidate       the generated text   1.0
+writes a better description (correct)  the user's text     the model's answer   1.0
+picks another candidate (pick)         the candidate       the model's answer   1.0
 chooses between two shown (choose)     the picked one      the other one        1.0
 thumbs down (rate down)                — no pair, the Feedback row is the signal
 thumbs up (rate up)                    the generated text  lowest-ranked cand.  0.5
 =====================================  ==================  ===================  ======
+
+"The model's answer" is the generated text or, where the backend said something else in its
+place (the honest form, the safe form, a decorative claim it did not believe:
+``Generation.model_answer``), what the model itself said: a correction of "No description
+available" must push down the model's unsupported sentence, which it would otherwise go on
+saying, not a text the backend wrote.
 
 ``""`` stands for "decorative" (the model's ``alt=""``). Guards: user text is
 validated (length, characters, no markup); "choose" may only name texts the
@@ -116,9 +122,10 @@ def parse_feedback(body: Any) -> tuple[str, str, dict[str, Any]]:
 
 
 def pairs_for(description: str, decorative: bool, candidates: list[str], kind: str,
-              payload: dict[str, Any]) -> list[Pair]:
+              payload: dict[str, Any], model_answer: str | None = None) -> list[Pair]:
     """The pairs one feedback yields on a generation (DESIGN.md §4; see the module table)."""
     generated = "" if decorative else description
+    said_by_model = generated if model_answer is None else model_answer
     weight = WEIGHTS[kind]
     if kind == "rate":
         if payload["rating"] == "down" or not candidates:
@@ -129,14 +136,14 @@ def pairs_for(description: str, decorative: bool, candidates: list[str], kind: s
         text = payload["text"]
         if _same(text, generated):
             raise ApiError(422, "same_as_generated", "the correction equals the generated description")
-        return [Pair(text, generated, weight)]
+        return [] if _same(text, said_by_model) else [Pair(text, said_by_model, weight)]
     if kind == "pick":
         index = payload["candidate_index"]
         if not 0 <= index < len(candidates):
             raise ApiError(422, "invalid_candidate", f"'candidate_index' must be below {len(candidates)}")
-        if _same(candidates[index], generated):
+        if _same(candidates[index], generated) or _same(candidates[index], said_by_model):
             return []
-        return [Pair(candidates[index], generated, weight)]
+        return [Pair(candidates[index], said_by_model, weight)]
     offered = ([generated] if generated else []) + list(candidates)
     shown = payload["shown"]
     if _same(shown[0], shown[1]):
@@ -168,7 +175,8 @@ def record_feedback(session: Session, caller: Caller, body: Any, default_quota: 
     generation = session.get(Generation, generation_id) if _GENERATION_ID.fullmatch(generation_id) else None
     if generation is None:
         raise ApiError(404, "unknown_generation", "no generation with this id")
-    pairs = pairs_for(generation.description, generation.decorative, list(generation.candidates or []), kind, payload)
+    pairs = pairs_for(generation.description, generation.decorative, list(generation.candidates or []), kind, payload,
+                      generation.model_answer)
     dedup_key = _digest(caller.id, generation_id, kind, payload)
     for attempt in range(2):
         existing = session.scalar(select(Feedback).where(Feedback.dedup_key == dedup_key))

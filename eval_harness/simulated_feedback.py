@@ -89,7 +89,7 @@ def feedback_pairs(engine: AltTextEngine, records: Sequence[PreferenceExample],
             reference, reference_decorative = record.meta["reference"], bool(record.meta["decorative"])
             feedback = simulated_feedback(answer, reference, reference_decorative)
             for pair in pairs_for(answer.description, answer.decorative, answer.candidates, feedback.kind,
-                                  feedback.payload):
+                                  feedback.payload, answer.model_answer):
                 chosen_right = _is_correct(pair.chosen, pair.chosen == "", reference, reference_decorative)
                 out.append(dataclasses.replace(
                     record, chosen=pair.chosen, rejected=pair.rejected, chosen_decorative=pair.chosen == "",

@@ -56,13 +56,15 @@ class GateSets:
 
     realweb: Path | None = None
     realweb_per_set: int | None = None  # a seeded sample per set (tests, quick checks); None: the whole split
+    realweb_split: str = "dev"  # the gate chooses on dev; reports (eval_harness.feedback_loop) measure on test
     corpus: Path | None = None
     corpus_limit: int | None = None
     ocr: bool = True
     cache_dir: Path = Path("var/retrain/gate")
 
     def fingerprint(self) -> str:
-        text = json.dumps([str(self.realweb), self.realweb_per_set, str(self.corpus), self.corpus_limit, self.ocr])
+        text = json.dumps([str(self.realweb), self.realweb_per_set, str(self.corpus), self.corpus_limit, self.ocr]
+                          + ([self.realweb_split] if self.realweb_split != "dev" else []))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -134,11 +136,18 @@ def _opened(path: Path) -> Image.Image:
 
 
 def realweb_inputs(sets: GateSets, ocr: OcrCache) -> Inputs:
+    from eval_harness.realweb.records import load
+
+    records = [r for r in load([sets.realweb], (sets.realweb_split,), sets.realweb_per_set) if not r.is_svg]  # as the backend level
+    return records_inputs(records, ocr)
+
+
+def records_inputs(records: Sequence, ocr: OcrCache) -> Inputs:
+    """Real-web records (eval_harness.realweb.records.Record) as a gated set."""
     from eval_harness.realweb.judge import Answer
-    from eval_harness.realweb.records import load, page_context
+    from eval_harness.realweb.records import page_context
     from eval_harness.realweb.summary import figures, judge_all
 
-    records = [r for r in load([sets.realweb], ("dev",), sets.realweb_per_set) if not r.is_svg]  # as the backend level
     texts = [ocr.text(_opened(r.image_path), r.image_path.read_bytes()) for r in records]
 
     def score(found: list) -> dict[str, float]:

@@ -93,6 +93,13 @@ class RetrainSettings:
     min_new_pairs (20): fewer new training pairs than this and the run skips.
     replay_ratio (1.0): older pairs replayed, as a multiple of the new ones
         (keeps the model from forgetting what earlier feedback taught it).
+    corpus_replay_ratio (1.0) / replay_corpus: pairs of the generated corpus the
+        model was built on (``replay_corpus``, default var/model-build/corpus, the
+        folder ``make model`` writes, with its OCR cache) replayed, as a multiple
+        of the feedback pairs trained on: without them a round of real-web
+        feedback makes the model forget the images of text, icons and charts it
+        could read (eval_harness/results/LOG.md, 2026-12-07). A missing corpus is
+        skipped with a warning.
     holdout_percent (20): share of pairs (by content hash) kept for the gate.
     gate ("both"): "accuracy", "margin" or "both" must be at least the current
         model's minus ``gate_tolerance`` (0: the candidate must not be worse).
@@ -102,6 +109,11 @@ class RetrainSettings:
         and var/model-build/corpus, the folder ``make model`` writes);
         gate_realweb_per_set: a seeded sample per set instead of the whole dev split;
         gate_ocr (True): read the images' text as the backend does (cached in work_dir/gate).
+    objective ("mcm_dpo"): "mcm_dpo" (the facets, negatives, beta and NLL anchor the
+        served checkpoint was trained with, read from its altlens_training.json) or
+        "dpo" (response only), as trainer.config.TrainConfig names them.
+    label_smoothing (0.0): assumed share of flipped preference labels (cDPO), for
+        feedback known to be noisy.
     learning_rate (1e-5), epochs (2), batch_size (8), max_steps (None): MCM-DPO
         settings for a small captioner (the paper's 5e-7 is for a 7B model).
     """
@@ -111,6 +123,8 @@ class RetrainSettings:
     work_dir: Path
     min_new_pairs: int = 20
     replay_ratio: float = 1.0
+    corpus_replay_ratio: float = 1.0
+    replay_corpus: Path | None = None
     holdout_percent: int = 20
     eval_data: Path | None = None
     gate: str = "both"
@@ -120,6 +134,8 @@ class RetrainSettings:
     gate_corpus: Path | None = None
     gate_realweb_per_set: int | None = None
     gate_ocr: bool = True
+    objective: str = "mcm_dpo"
+    label_smoothing: float = 0.0
     learning_rate: float = 1e-5
     epochs: int = 2
     batch_size: int = 8
@@ -247,6 +263,45 @@ def select_pairs(session: Session, s: RetrainSettings) -> Selection:
     return Selection(train=new + replay, heldout=heldout, counts=counts)
 
 
+RECIPE_FIELDS = ("facet_weights", "beta", "norm", "rpo_alpha", "only_wrong_negatives", "corruption",
+                 "diffusion_step", "diffusion_steps", "partners")
+
+
+def recipe_of(checkpoint: Path) -> dict:
+    """How the served checkpoint's preference stage was trained (its altlens_training.json), so that a
+    round of feedback goes on with the same facets, negatives, beta and NLL anchor; {} when unknown
+    (TrainConfig's defaults, the paper's)."""
+    from trainer.losses import FacetWeights
+
+    path = checkpoint / "altlens_training.json"
+    if not path.is_file():
+        return {}
+    config = json.loads(path.read_text()).get("config", {})
+    if config.get("objective") == "sft":
+        return {}
+    recipe = {k: config[k] for k in RECIPE_FIELDS if k in config}
+    if isinstance(recipe.get("facet_weights"), dict):
+        recipe["facet_weights"] = FacetWeights(**recipe["facet_weights"])
+    return recipe
+
+
+def corpus_replay(s: RetrainSettings, feedback_pairs: int) -> list[PreferenceExample]:
+    """A seeded sample of the generated corpus's training pairs (see ``corpus_replay_ratio``), with the
+    OCR text the backend read for each image and the pointers the bundled recipe uses."""
+    corpus = s.replay_corpus or REPO / "var" / "model-build" / "corpus"
+    wanted = int(feedback_pairs * s.corpus_replay_ratio)
+    if wanted <= 0:
+        return []
+    if not (corpus / "train.jsonl").is_file() or not (corpus / "ocr.json").is_file():
+        log.warning("no corpus with its OCR cache at %s (make model writes it): no corpus replayed; the "
+                    "model may forget what it could read", corpus)
+        return []
+    from trainer.default_model import BUNDLED_RECIPE, load_split, ocr_texts, pointing
+
+    examples = pointing(load_split(corpus, "train", ocr_texts(corpus, cached_only=True)), BUNDLED_RECIPE)
+    return random.Random(s.seed).sample(examples, min(wanted, len(examples)))
+
+
 # --------------------------------------------------------------------------- gate
 
 
@@ -309,11 +364,14 @@ def _train_and_publish(s, registry, db, selection, checkpoint, outcome, work, st
     from trainer.export import export_onnx
     from trainer.train import score_preferences, train
 
-    cfg = TrainConfig(objective="mcm_dpo", model_name_or_path=str(checkpoint), checkpoint_dir=str(work / "train"),
-                      learning_rate=s.learning_rate, epochs=s.epochs, batch_size=min(s.batch_size, len(selection.train)),
+    rehearsal = corpus_replay(s, len(selection.train))
+    outcome.counts["corpus_replay_pairs"] = len(rehearsal)
+    training = selection.train + rehearsal
+    cfg = TrainConfig(**recipe_of(checkpoint), objective=s.objective, label_smoothing=s.label_smoothing,
+                      model_name_or_path=str(checkpoint), checkpoint_dir=str(work / "train"), learning_rate=s.learning_rate, epochs=s.epochs, batch_size=min(s.batch_size, len(training)),
                       device=s.device, seed=s.seed)
     stage("train")
-    result = train(cfg, selection.train, max_steps=s.max_steps, progress=sys.stderr.isatty())
+    result = train(cfg, training, max_steps=s.max_steps, progress=sys.stderr.isatty())
     device = str(cfg.resolved_device())
     stage("gate")
     outcome.metrics_before = score_preferences(checkpoint, selection.heldout, device=device)
@@ -330,7 +388,7 @@ def _train_and_publish(s, registry, db, selection, checkpoint, outcome, work, st
     package = work / "package"
     export_onnx(result.model_dir, package, {
         "trained": True, "base_version": outcome.counts["base_version"], **_known_world_of(registry),
-        "note": f"MCM-DPO on {outcome.counts['new_pairs']} new + {outcome.counts['replay_pairs']} replayed pairs"})
+        "note": f"{s.objective} on {outcome.counts['new_pairs']} new + {outcome.counts['replay_pairs']} replayed pairs"})
     if not _users_gate(s, registry, package, outcome):
         _record(db, registry, outcome, started)
         return outcome
@@ -417,6 +475,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RetrainSettings, floa
     p.add_argument("--work-dir", type=Path, default=defaults.work_dir)
     p.add_argument("--min-new-pairs", type=int, default=defaults.min_new_pairs)
     p.add_argument("--replay-ratio", type=float, default=defaults.replay_ratio)
+    p.add_argument("--corpus-replay-ratio", type=float, default=defaults.corpus_replay_ratio,
+                   help="corpus pairs replayed per feedback pair trained on (0: none)")
+    p.add_argument("--replay-corpus", type=Path, default=None,
+                   help="the corpus folder replayed, with its ocr.json (default var/model-build/corpus)")
     p.add_argument("--holdout-percent", type=int, default=defaults.holdout_percent)
     p.add_argument("--eval-data", type=Path, default=None, help="a fixed held-out file instead of held-out pairs")
     p.add_argument("--gate", choices=GATES, default=defaults.gate)
@@ -428,6 +490,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RetrainSettings, floa
                    help="a corpus folder with test.jsonl (default var/model-build/corpus)")
     p.add_argument("--gate-realweb-per-set", type=int, default=None, help="a seeded sample per real-web set")
     p.add_argument("--gate-no-ocr", dest="gate_ocr", action="store_false", help="gate without reading text in images")
+    p.add_argument("--objective", choices=("mcm_dpo", "dpo"), default=defaults.objective)
+    p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing,
+                   help="assumed share of flipped preference labels (cDPO), in [0, 0.5)")
     p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)

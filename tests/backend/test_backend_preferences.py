@@ -45,6 +45,21 @@ def test_decorative_generation_is_the_empty_text():
     assert pairs_for("", True, ["A border"], "rate", {"rating": "up"}) == [Pair("", "A border", 0.5)]
 
 
+def test_feedback_on_what_the_backend_said_instead_pushes_down_what_the_model_said():
+    # the user heard "No description available"; the model had said an unsupported sentence
+    said = "This image shows a star"
+    correct = pairs_for("No description available", False, ["A star", "A logo"], "correct",
+                        {"text": "Team photo"}, model_answer=said)
+    assert correct == [Pair("Team photo", said, 1.0)]
+    assert pairs_for("No description available", False, ["A star", "A logo"], "pick", {"candidate_index": 1},
+                     model_answer=said) == [Pair("A logo", said, 1.0)]
+    # a decorative claim the backend did not believe: the correction pairs against "decorative"
+    assert pairs_for("No description available", False, [], "correct", {"text": "Team photo"},
+                     model_answer="") == [Pair("Team photo", "", 1.0)]
+    # a correction that says what the model had said teaches no preference
+    assert pairs_for("No description available", False, [], "correct", {"text": said}, model_answer=said) == []
+
+
 def test_correction_equal_to_generated_is_refused():
     with pytest.raises(ApiError) as err:
         pairs("correct", text="a  RED square")

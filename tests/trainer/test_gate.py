@@ -2,6 +2,7 @@
 published and served (trainer/gate.py, trainer/retrain.py)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -66,6 +67,25 @@ def test_the_gate_refuses_a_damaged_candidate_and_passes_an_equal_one(small_corp
     assert decision.passed and again == before and equal == before
 
 
+def test_a_round_replays_the_corpus_it_was_built_on_and_goes_on_with_its_recipe(small_corpus, tmp_path, caplog):
+    corpus = shutil.copytree(small_corpus, tmp_path / "corpus")
+    settings = retrain.RetrainSettings(database_url="sqlite://", models_dir=tmp_path / "m", work_dir=tmp_path / "w",
+                                       replay_corpus=corpus, corpus_replay_ratio=1.5, seed=3)
+    assert retrain.corpus_replay(settings, 10) == []  # no OCR readings yet: nothing, and it says so
+    assert "no corpus with its OCR cache" in caplog.text
+    train_images = {json.loads(line)["image_path"] for line in (corpus / "train.jsonl").read_text().splitlines()}
+    (corpus / "ocr.json").write_text(json.dumps({name: "" for name in train_images}))
+    replayed = retrain.corpus_replay(settings, 10)
+    assert len(replayed) == 15 and len({(e.source, e.rejected) for e in replayed}) == 15  # no pair twice
+    assert {str(Path(e.image_path).relative_to(corpus)) for e in replayed} <= train_images
+    assert retrain.corpus_replay(dataclasses.replace(settings, corpus_replay_ratio=0), 10) == []
+    # the bundled model's preference stage: response and image facets, swapped images, the NLL anchor
+    recipe = retrain.recipe_of(BUNDLED / "pytorch")
+    assert recipe["facet_weights"].r2 == 2.0 and recipe["facet_weights"].r1 == 0.0
+    assert recipe["corruption"] == "swap" and recipe["rpo_alpha"] == 1.0
+    assert retrain.recipe_of(tmp_path) == {}  # unknown: TrainConfig's defaults
+
+
 def test_retrain_refuses_a_damaged_candidate_with_its_figures_and_publishes_a_good_one(
         small_corpus, tiny_checkpoint, sample_dir, tmp_path, monkeypatch):
     from tests.trainer.test_retrain import make_pairs, runs
@@ -80,7 +100,8 @@ def test_retrain_refuses_a_damaged_candidate_with_its_figures_and_publishes_a_go
         settings = retrain.RetrainSettings(
             database_url=backend.database_url, models_dir=root, work_dir=tmp_path / "work", min_new_pairs=4,
             holdout_percent=40, gate_tolerance=1000.0,  # the pairs' gate lets both through: the users' gate decides
-            gate_realweb=REALWEB, gate_realweb_per_set=4, gate_corpus=small_corpus, gate_ocr=False, device="cpu")
+            gate_realweb=REALWEB, gate_realweb_per_set=4, gate_corpus=small_corpus, gate_ocr=False, device="cpu",
+            corpus_replay_ratio=0)
 
         def trained_into(model_dir: Path):
             return lambda cfg, examples, **kwargs: TrainResult(model_dir, 1, [])

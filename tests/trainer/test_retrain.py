@@ -80,6 +80,7 @@ def retrain(backend, tmp_path, *args: str, wait: bool = True):
     command = [sys.executable, str(RETRAIN), "--work-dir", str(tmp_path / "work"), "--device", "cpu",
                "--min-new-pairs", "4", "--holdout-percent", "40", "--learning-rate", "1e-3", "--batch-size", "4",
                "--gate-sets=",  # the users' gate (real web, corpus) has its own test: tests/trainer/test_gate.py
+               "--corpus-replay-ratio=0",  # corpus replay has its own test (test_gate.py): no var/ folder read here
                *args]
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)

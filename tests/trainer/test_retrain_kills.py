@@ -99,6 +99,7 @@ def start_retrain(models: Path, url: str, tmp_path: Path, name: str, *args: str,
                "--work-dir", str(tmp_path / "work"), "--device", "cpu", "--epochs", "1", "--max-steps", "2",
                "--batch-size", "4", "--min-new-pairs", "2", "--holdout-percent", "40", "--gate-tolerance", "1000",
                "--gate-sets=",  # the users' gate (tests/trainer/test_gate.py) reads no more of the run's state
+               "--corpus-replay-ratio=0",
                *args]
     log = open(tmp_path / f"{name}.log", "w")  # a file, not a pipe: nobody reads while it runs
     process = subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=log, stderr=subprocess.STDOUT)

@@ -335,9 +335,11 @@ def test_an_answer_nothing_supports_becomes_the_honest_form(tiny_onnx, monkeypat
     engine = _engine_answering(tiny_onnx, monkeypatch, [(template, -0.01)], check_support=True)
     answer = engine.describe(images()[:1], [PageContext(page_title="Our lunch")], [""])[0]
     assert answer.description == NO_DESCRIPTION and answer.low_confidence and not answer.decorative
+    assert answer.model_answer == template  # kept (not sent) so that feedback pushes down what the model said
     # the same words, said by the page, are supported and spoken as the model wrote them
     page = PageContext(surrounding_text=template)
-    assert engine.describe(images()[:1], [page], [""])[0].description == template
+    supported = engine.describe(images()[:1], [page], [""])[0]
+    assert supported.description == template and supported.model_answer is None
 
 
 def test_an_image_beside_its_links_own_text_is_decorative(tiny_onnx, monkeypatch):
@@ -364,6 +366,7 @@ def test_decorative_is_believed_only_for_images_no_larger_than_those_learned(tin
                                      ["", ""])
     assert rule.decorative and not rule.low_confidence
     assert not portrait.decorative and portrait.description == NO_DESCRIPTION and portrait.low_confidence
+    assert portrait.model_answer == "" and rule.model_answer is None  # the model's own answer: decorative
     # the check can be turned off, and then the model's word stands
     engine.settings = EngineSettings(score_ocr_text=False, check_support=False)
     assert engine.describe(images()[:1], [PageContext(width=250, height=250)], [""])[0].decorative
