@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: run test test-deps system-packages node eval eval-realweb eval-feedback bench model loadtest clean
+.PHONY: run test test-deps system-packages node eval eval-realweb eval-feedback corpus bench model loadtest clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -68,12 +68,18 @@ eval-realweb: $(STAMP) test-deps
 	$(PY) -m eval_harness.realweb $(REALWEB_ARGS)
 
 ## eval-feedback: the feedback loop on real images (helpers correct dev pages through the API, retrain.py
-## after each round, measured on the test split; MCM-DPO vs DPO, noise 0/10/30%, cDPO, 3 seeds)
+## after each round, measured on the test split; MCM-DPO at noise 0/10/30%, DPO at 0, cDPO at 30%, 3 seeds)
 ## into eval_harness/results/feedback_loop/; FEEDBACK_ARGS="--choose" measures on dev pages instead
 FEEDBACK_ARGS ?=
-eval-feedback: $(STAMP) system-packages
-	@test -f var/model-build/corpus/test.jsonl || $(PY) -m corpus --out var/model-build/corpus --seed 0 --size 4000 --quiet
+eval-feedback: corpus
 	$(PY) -m eval_harness.feedback_loop $(FEEDBACK_ARGS)
+
+## corpus: the generated corpus `make model` trains on, with its OCR cache, where `make model` has not run
+## (retrain.py replays it, the retrain gate and eval-feedback measure on its held-out split)
+CORPUS := var/model-build/corpus
+corpus: $(STAMP) system-packages
+	@test -f $(CORPUS)/test.jsonl || $(PY) -m corpus --out $(CORPUS) --seed 0 --size 4000 --quiet
+	$(PY) -c "from pathlib import Path; from trainer.default_model import ocr_texts; ocr_texts(Path('$(CORPUS)'))"
 
 ## bench: benchmarks, side by side, ratios printed and written to bench/results/
 bench: $(STAMP) test-deps

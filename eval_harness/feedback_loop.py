@@ -354,8 +354,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--corpus", type=Path, default=REPO / "var" / "model-build" / "corpus",
                    help="a corpus folder with test.jsonl (make model writes it); missing: no corpus figures")
     p.add_argument("--model", type=Path, default=REPO / "models" / "bundled", help="the starting model (v0001)")
-    p.add_argument("--objectives", default="mcm_dpo,dpo")
-    p.add_argument("--noise", type=_floats, default=[0.0, 0.1, 0.3], help="shares of wrong feedback")
+    p.add_argument("--noise", type=_floats, default=[0.0, 0.1, 0.3],
+                   help="shares of wrong feedback, each run with MCM-DPO ('' for none)")
+    p.add_argument("--dpo-noise", type=_floats, default=[0.0],
+                   help="shares of wrong feedback run with plain DPO on the same feedback ('' for none)")
     p.add_argument("--smoothing", type=float, default=0.1,
                    help="cDPO label smoothing, also run with MCM-DPO at the largest noise (0: not run)")
     p.add_argument("--seeds", default="0,1,2")
@@ -372,6 +374,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "other third (the test split is not read)")
     p.add_argument("--work", type=Path, default=REPO / "var" / "feedback-loop")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--resume", action="store_true",
+                   help="keep the finished runs of --out's results.json and run only the others")
     return p.parse_args(argv)
 
 
@@ -381,7 +385,7 @@ def _checked_page(record: Record) -> bool:
 
 
 def setups(args: argparse.Namespace) -> list[Setup]:
-    out = [Setup(o, n) for n in args.noise for o in args.objectives.split(",") if o]
+    out = [Setup("mcm_dpo", n) for n in args.noise] + [Setup("dpo", n) for n in args.dpo_noise]
     if args.smoothing and args.noise and max(args.noise) > 0:
         out.append(Setup("mcm_dpo", max(args.noise), args.smoothing))
     return out
@@ -417,30 +421,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         parts = inputs if last else {"realweb": inputs["realweb"]}
         return evaluate(model_dir, parts)
 
-    baseline = measure(args.model, last=True)
+    earlier = _earlier(args)
+    baseline = earlier.get("baseline") or measure(args.model, last=True)
     log.info("bundled model: %s", {k: baseline.get(f"realweb.{k}") for k in FIGURES})
     ocr = CachedOcr(args.work / "ocr-pixels.json")
-    rows: list[Round] = []
+    rows: list[Round] = [Round(**r) for r in earlier.get("rounds", [])]
+    done = {(r.setup, r.seed) for r in rows}
     seeds = [int(s) for s in args.seeds.split(",") if s]
     training = {"device": args.device, "replay_corpus": args.corpus} | {
         k: v for k, v in (("learning_rate", args.learning_rate), ("epochs", args.epochs),
                           ("corpus_replay_ratio", args.corpus_replay_ratio)) if v is not None}
     for setup in setups(args):
         for seed in seeds:
+            if (setup.name, seed) in done:
+                log.info("%s seed %d: kept from %s", setup.name, seed, args.out / "results.json")
+                continue
             rows += run_setup(setup, seed, pool, args.rounds, args.per_round, measure,
                               args.work / "runs" / f"{setup.name}-seed{seed}", args.model, ocr, training)
-            _write(args, baseline, rows, started, clock, seeds, pool, inputs, argv, training)
+            _write(args, baseline, rows, started, clock, seeds, pool, inputs, argv, training, earlier)
     log.info("done in %.0f s: %s", time.perf_counter() - clock, args.out / "report.md")
     return 0
 
 
-def _write(args, baseline, rows, started, clock, seeds, pool, inputs, argv, training) -> None:
+def _earlier(args) -> dict:
+    """With ``--resume``, the results of an earlier invocation on the same ``--out``: its finished runs are
+    kept and only the others run (a long experiment cut short goes on where it stopped)."""
+    path = args.out / "results.json"
+    if not args.resume or not path.is_file():
+        return {}
+    earlier = json.loads(path.read_text())
+    finished = {(r["setup"], r["seed"]) for r in earlier["rounds"] if r["round"] == args.rounds}
+    earlier["rounds"] = [r for r in earlier["rounds"] if (r["setup"], r["seed"]) in finished]
+    return earlier
+
+
+def _write(args, baseline, rows, started, clock, seeds, pool, inputs, argv, training, earlier) -> None:
     """Results so far (each finished run is kept, so a long experiment cut short still reports)."""
     import platform
     import os
 
-    meta = {"command": "python -m eval_harness.feedback_loop " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "started": started, "seconds": time.perf_counter() - clock,
+    command = "python -m eval_harness.feedback_loop " + " ".join(argv if argv is not None else sys.argv[1:])
+    before = earlier.get("meta", {})
+    meta = {"command": "; then ".join(before.get("command", "").split("; then ") + [command]).removeprefix("; then "),
+            "started": before.get("started", started),
+            "seconds": before.get("seconds", 0.0) + time.perf_counter() - clock,
             "machine": f"{os.cpu_count()} CPUs, {platform.machine()}", "seeds": seeds, "pool": len(pool),
             "per_round": args.per_round, "rounds": args.rounds, "training": {k: str(v) for k, v in training.items()},
             "measured_on": "a third of the dev pages (--choose)" if args.choose else "the real-web `test` split", "test_images": len(inputs["realweb"].contexts)}

@@ -9,9 +9,12 @@ One run:
 2. reads the preference pairs added since the last run that published, plus a
    replay sample of older ones, from the backend database (``DATABASE_URL``,
    read as the backend reads it); pairs are split train / held-out by a hash of
-   their content, so a pair is held out in every run or in none;
+   their content, so a pair is held out in every run or in none; as many pairs
+   of the generated corpus the model was built on are replayed with them, so
+   that real-web feedback does not make it forget what it could read;
 3. fine-tunes the served model's PyTorch checkpoint (``<version>/pytorch/``)
-   with MCM-DPO in a private work directory;
+   with MCM-DPO as that checkpoint was trained (its facets, negatives and NLL
+   anchor; or plain DPO, ``--objective dpo``) in a private work directory;
 4. scores candidate and current model on the held-out pairs (or
    ``--eval-data``): worse by the ``--gate`` rule and the candidate is refused;
 5. exports to ONNX (trainer/export.py checks parity with PyTorch) and gates
@@ -368,7 +371,8 @@ def _train_and_publish(s, registry, db, selection, checkpoint, outcome, work, st
     outcome.counts["corpus_replay_pairs"] = len(rehearsal)
     training = selection.train + rehearsal
     cfg = TrainConfig(**recipe_of(checkpoint), objective=s.objective, label_smoothing=s.label_smoothing,
-                      model_name_or_path=str(checkpoint), checkpoint_dir=str(work / "train"), learning_rate=s.learning_rate, epochs=s.epochs, batch_size=min(s.batch_size, len(training)),
+                      model_name_or_path=str(checkpoint), checkpoint_dir=str(work / "train"),
+                      learning_rate=s.learning_rate, epochs=s.epochs, batch_size=min(s.batch_size, len(training)),
                       device=s.device, seed=s.seed)
     stage("train")
     result = train(cfg, training, max_steps=s.max_steps, progress=sys.stderr.isatty())

@@ -61,8 +61,8 @@ def test_a_long_alt_is_cut_at_a_word_to_what_the_api_takes():
 
 def test_one_round_goes_through_the_api_and_retrain_and_is_measured(tmp_path):
     out, work = tmp_path / "out", tmp_path / "work"
-    assert feedback_loop.main(["--rounds", "1", "--per-round", "8", "--seeds", "0", "--objectives", "dpo",
-                               "--noise", "0.5", "--smoothing", "0", "--test-per-set", "2",
+    assert feedback_loop.main(["--rounds", "1", "--per-round", "8", "--seeds", "0", "--noise=", "--dpo-noise", "0.5",
+                               "--smoothing", "0", "--test-per-set", "2",
                                "--corpus", str(tmp_path / "no-corpus"), "--realweb", str(REALWEB),
                                "--work", str(work), "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
@@ -90,3 +90,21 @@ def test_one_round_goes_through_the_api_and_retrain_and_is_measured(tmp_path):
     assert served == row["version"] == ("v0002" if row["decision"].startswith("published") else "v0001")
     report = (out / "report.md").read_text()
     assert "| dpo@noise0.5 | 1 | 8 |" in report and "real-web `test` split" in report
+
+
+def test_the_setups_are_mcm_dpo_at_each_noise_dpo_beside_it_and_cdpo_at_the_worst(tmp_path):
+    args = feedback_loop.parse_args(["--out", str(tmp_path)])
+    assert [s.name for s in feedback_loop.setups(args)] == [
+        "mcm_dpo@noise0", "mcm_dpo@noise0.1", "mcm_dpo@noise0.3", "dpo@noise0", "mcm_dpo+cdpo0.1@noise0.3"]
+
+
+def test_resume_keeps_only_the_runs_that_finished(tmp_path):
+    def row(setup, seed, number):
+        return {"setup": setup, "seed": seed, "round": number, "corrections_sent": 0, "pairs": 0, "wrong": 0}
+
+    rounds = [row("dpo@noise0", 0, 1), row("dpo@noise0", 0, 2), row("dpo@noise0", 1, 1)]  # seed 1 was cut short
+    (tmp_path / "results.json").write_text(json.dumps({"meta": {"command": "first"}, "baseline": {"x": 1},
+                                                       "rounds": rounds}))
+    kept = feedback_loop._earlier(feedback_loop.parse_args(["--out", str(tmp_path), "--rounds", "2", "--resume"]))
+    assert kept["baseline"] == {"x": 1} and [(r["seed"], r["round"]) for r in kept["rounds"]] == [(0, 1), (0, 2)]
+    assert feedback_loop._earlier(feedback_loop.parse_args(["--out", str(tmp_path), "--rounds", "2"])) == {}
