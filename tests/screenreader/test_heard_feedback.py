@@ -123,5 +123,6 @@ def test_feedback_from_the_keyboard_with_orca_running(screen_reader, sr_site, se
     with Session(create_engine(live_backend.database_url)) as db:
         pair = db.scalars(select(PreferencePair).where(PreferencePair.chosen == CORRECTION)).one()
         generation = db.get(Generation, pair.generation_id)
-    assert pair.kind == "correct" and pair.rejected == generation.description, (pair.kind, pair.rejected)
+    said = generation.model_answer if generation.model_answer is not None else generation.description
+    assert pair.kind == "correct" and pair.rejected == said, (pair.kind, pair.rejected)  # what the model said
     assert generated.removeprefix("Possibly: ") == generation.description, (generated, generation.description)
