@@ -212,11 +212,13 @@ class Setup:
     objective: str  # "mcm_dpo" or "dpo"
     noise: float
     label_smoothing: float = 0.0
+    facets: str = "served"  # retrain.py --facets: the bundled model's facets, or all seven ("paper")
 
     @property
     def name(self) -> str:
         smoothing = f"+cdpo{self.label_smoothing:g}" if self.label_smoothing else ""
-        return f"{self.objective}{smoothing}@noise{self.noise:g}"
+        facets = "-7facets" if self.facets == "paper" else ""
+        return f"{self.objective}{facets}{smoothing}@noise{self.noise:g}"
 
 
 @dataclass
@@ -264,6 +266,7 @@ def run_setup(setup: Setup, seed: int, pool: Sequence[Record], rounds: int, per_
         settings = RetrainSettings(database_url=product.database_url, models_dir=product.models_dir,
                                    work_dir=folder / "retrain", min_new_pairs=1, gate_sets=(),
                                    objective=setup.objective, label_smoothing=setup.label_smoothing,
+                                   facets=setup.facets,
                                    seed=seed, **training)
         outcome = run_once(settings)
         version = product.swap_in_published()
@@ -358,6 +361,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="shares of wrong feedback, each run with MCM-DPO ('' for none)")
     p.add_argument("--dpo-noise", type=_floats, default=[0.0],
                    help="shares of wrong feedback run with plain DPO on the same feedback ('' for none)")
+    p.add_argument("--paper-facets-noise", type=_floats, default=[0.0],
+                   help="shares of wrong feedback run with MCM-DPO's seven facets at the paper's weights ('' for none)")
     p.add_argument("--smoothing", type=float, default=0.1,
                    help="cDPO label smoothing, also run with MCM-DPO at the largest noise (0: not run)")
     p.add_argument("--seeds", default="0,1,2")
@@ -388,7 +393,7 @@ def setups(args: argparse.Namespace) -> list[Setup]:
     out = [Setup("mcm_dpo", n) for n in args.noise] + [Setup("dpo", n) for n in args.dpo_noise]
     if args.smoothing and args.noise and max(args.noise) > 0:
         out.append(Setup("mcm_dpo", max(args.noise), args.smoothing))
-    return out
+    return out + [Setup("mcm_dpo", n, facets="paper") for n in args.paper_facets_noise]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -115,6 +115,9 @@ class RetrainSettings:
     objective ("mcm_dpo"): "mcm_dpo" (the facets, negatives, beta and NLL anchor the
         served checkpoint was trained with, read from its altlens_training.json) or
         "dpo" (response only), as trainer.config.TrainConfig names them.
+    facets ("served"): MCM-DPO's facet weights: "served", those of the checkpoint's own
+        preference stage; "paper", all seven at the paper's weights (the context
+        facets' negatives are then other feedback pairs' page contexts).
     label_smoothing (0.0): assumed share of flipped preference labels (cDPO), for
         feedback known to be noisy.
     learning_rate (1e-5), epochs (2), batch_size (8), max_steps (None): MCM-DPO
@@ -138,6 +141,7 @@ class RetrainSettings:
     gate_realweb_per_set: int | None = None
     gate_ocr: bool = True
     objective: str = "mcm_dpo"
+    facets: str = "served"
     label_smoothing: float = 0.0
     learning_rate: float = 1e-5
     epochs: int = 2
@@ -270,21 +274,19 @@ RECIPE_FIELDS = ("facet_weights", "beta", "norm", "rpo_alpha", "only_wrong_negat
                  "diffusion_step", "diffusion_steps", "partners")
 
 
-def recipe_of(checkpoint: Path) -> dict:
+def recipe_of(checkpoint: Path, facets: str = "served") -> dict:
     """How the served checkpoint's preference stage was trained (its altlens_training.json), so that a
     round of feedback goes on with the same facets, negatives, beta and NLL anchor; {} when unknown
-    (TrainConfig's defaults, the paper's)."""
+    (TrainConfig's defaults, the paper's). ``facets="paper"``: all seven facets at the paper's weights."""
     from trainer.losses import FacetWeights
 
     path = checkpoint / "altlens_training.json"
-    if not path.is_file():
-        return {}
-    config = json.loads(path.read_text()).get("config", {})
-    if config.get("objective") == "sft":
-        return {}
-    recipe = {k: config[k] for k in RECIPE_FIELDS if k in config}
+    config = json.loads(path.read_text()).get("config", {}) if path.is_file() else {}
+    recipe = {k: config[k] for k in RECIPE_FIELDS if k in config} if config.get("objective") != "sft" else {}
     if isinstance(recipe.get("facet_weights"), dict):
         recipe["facet_weights"] = FacetWeights(**recipe["facet_weights"])
+    if facets == "paper":
+        recipe["facet_weights"] = FacetWeights()
     return recipe
 
 
@@ -370,7 +372,7 @@ def _train_and_publish(s, registry, db, selection, checkpoint, outcome, work, st
     rehearsal = corpus_replay(s, len(selection.train))
     outcome.counts["corpus_replay_pairs"] = len(rehearsal)
     training = selection.train + rehearsal
-    cfg = TrainConfig(**recipe_of(checkpoint), objective=s.objective, label_smoothing=s.label_smoothing,
+    cfg = TrainConfig(**recipe_of(checkpoint, s.facets), objective=s.objective, label_smoothing=s.label_smoothing,
                       model_name_or_path=str(checkpoint), checkpoint_dir=str(work / "train"),
                       learning_rate=s.learning_rate, epochs=s.epochs, batch_size=min(s.batch_size, len(training)),
                       device=s.device, seed=s.seed)
@@ -495,6 +497,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RetrainSettings, floa
     p.add_argument("--gate-realweb-per-set", type=int, default=None, help="a seeded sample per real-web set")
     p.add_argument("--gate-no-ocr", dest="gate_ocr", action="store_false", help="gate without reading text in images")
     p.add_argument("--objective", choices=("mcm_dpo", "dpo"), default=defaults.objective)
+    p.add_argument("--facets", choices=("served", "paper"), default=defaults.facets,
+                   help="MCM-DPO facet weights: the served checkpoint's, or all seven at the paper's")
     p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing,
                    help="assumed share of flipped preference labels (cDPO), in [0, 0.5)")
     p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)

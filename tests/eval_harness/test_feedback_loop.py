@@ -62,6 +62,7 @@ def test_a_long_alt_is_cut_at_a_word_to_what_the_api_takes():
 def test_one_round_goes_through_the_api_and_retrain_and_is_measured(tmp_path):
     out, work = tmp_path / "out", tmp_path / "work"
     assert feedback_loop.main(["--rounds", "1", "--per-round", "8", "--seeds", "0", "--noise=", "--dpo-noise", "0.5",
+                               "--paper-facets-noise=",
                                "--smoothing", "0", "--test-per-set", "2",
                                "--corpus", str(tmp_path / "no-corpus"), "--realweb", str(REALWEB),
                                "--work", str(work), "--out", str(out)]) == 0
@@ -95,7 +96,8 @@ def test_one_round_goes_through_the_api_and_retrain_and_is_measured(tmp_path):
 def test_the_setups_are_mcm_dpo_at_each_noise_dpo_beside_it_and_cdpo_at_the_worst(tmp_path):
     args = feedback_loop.parse_args(["--out", str(tmp_path)])
     assert [s.name for s in feedback_loop.setups(args)] == [
-        "mcm_dpo@noise0", "mcm_dpo@noise0.1", "mcm_dpo@noise0.3", "dpo@noise0", "mcm_dpo+cdpo0.1@noise0.3"]
+        "mcm_dpo@noise0", "mcm_dpo@noise0.1", "mcm_dpo@noise0.3", "dpo@noise0", "mcm_dpo+cdpo0.1@noise0.3",
+        "mcm_dpo-7facets@noise0"]
 
 
 def test_resume_keeps_only_the_runs_that_finished(tmp_path):

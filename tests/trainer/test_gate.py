@@ -17,6 +17,7 @@ from backend.registry import ModelRegistry
 from backend.testing import LiveBackend
 from trainer import retrain
 from trainer.gate import GateSets, compare, run_gate
+from trainer.losses import FacetWeights
 from trainer.train import TrainResult
 
 REPO = Path(__file__).resolve().parents[2]
@@ -84,6 +85,8 @@ def test_a_round_replays_the_corpus_it_was_built_on_and_goes_on_with_its_recipe(
     assert recipe["facet_weights"].r2 == 2.0 and recipe["facet_weights"].r1 == 0.0
     assert recipe["corruption"] == "swap" and recipe["rpo_alpha"] == 1.0
     assert retrain.recipe_of(tmp_path) == {}  # unknown: TrainConfig's defaults
+    paper = retrain.recipe_of(BUNDLED / "pytorch", facets="paper")
+    assert paper["facet_weights"] == FacetWeights() and paper["corruption"] == "swap"  # all seven, same negatives
 
 
 def test_retrain_refuses_a_damaged_candidate_with_its_figures_and_publishes_a_good_one(
