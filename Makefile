@@ -68,8 +68,8 @@ eval-realweb: $(STAMP) test-deps
 	$(PY) -m eval_harness.realweb $(REALWEB_ARGS)
 
 ## eval-feedback: the feedback loop on real images (helpers correct dev pages through the API, retrain.py
-## after each round, measured on the test split; MCM-DPO at noise 0/10/30%, DPO and the paper's seven
-## facets at 0, cDPO at 30%; 3 seeds; --resume keeps the finished runs of an earlier invocation)
+## after each round, measured on the test split; MCM-DPO at noise 0/10/30%, DPO at 0, cDPO at 30%; 3 seeds;
+## --resume keeps the finished runs of an earlier invocation, --paper-facets-noise 0 adds the paper's seven facets)
 ## into eval_harness/results/feedback_loop/; FEEDBACK_ARGS="--choose" measures on dev pages instead
 FEEDBACK_ARGS ?=
 eval-feedback: corpus

@@ -361,8 +361,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="shares of wrong feedback, each run with MCM-DPO ('' for none)")
     p.add_argument("--dpo-noise", type=_floats, default=[0.0],
                    help="shares of wrong feedback run with plain DPO on the same feedback ('' for none)")
-    p.add_argument("--paper-facets-noise", type=_floats, default=[0.0],
-                   help="shares of wrong feedback run with MCM-DPO's seven facets at the paper's weights ('' for none)")
+    p.add_argument("--paper-facets-noise", type=_floats, default=[],
+                   help="shares of wrong feedback also run with MCM-DPO's seven facets at the paper's weights "
+                        "(retrain.py --facets paper); default none")
     p.add_argument("--smoothing", type=float, default=0.1,
                    help="cDPO label smoothing, also run with MCM-DPO at the largest noise (0: not run)")
     p.add_argument("--seeds", default="0,1,2")

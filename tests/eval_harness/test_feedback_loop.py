@@ -96,8 +96,9 @@ def test_one_round_goes_through_the_api_and_retrain_and_is_measured(tmp_path):
 def test_the_setups_are_mcm_dpo_at_each_noise_dpo_beside_it_and_cdpo_at_the_worst(tmp_path):
     args = feedback_loop.parse_args(["--out", str(tmp_path)])
     assert [s.name for s in feedback_loop.setups(args)] == [
-        "mcm_dpo@noise0", "mcm_dpo@noise0.1", "mcm_dpo@noise0.3", "dpo@noise0", "mcm_dpo+cdpo0.1@noise0.3",
-        "mcm_dpo-7facets@noise0"]
+        "mcm_dpo@noise0", "mcm_dpo@noise0.1", "mcm_dpo@noise0.3", "dpo@noise0", "mcm_dpo+cdpo0.1@noise0.3"]
+    seven = feedback_loop.parse_args(["--noise=", "--dpo-noise=", "--paper-facets-noise", "0"])
+    assert [s.name for s in feedback_loop.setups(seven)] == ["mcm_dpo-7facets@noise0"]
 
 
 def test_resume_keeps_only_the_runs_that_finished(tmp_path):
