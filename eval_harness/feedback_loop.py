@@ -299,8 +299,9 @@ def report(baseline: dict, rows: Sequence[Round], meta: dict) -> str:
              f"{meta['per_round']} per round, seeded order per seed), through `POST /api/v1/describe` and "
              "`POST /api/v1/feedback`; `trainer/retrain.py` after every round (held-out pairs gate on, users' gate "
              f"off); measured on {meta['measured_on']} ({meta['test_images']} images of pages never corrected), "
-             "backend level, by the real-web judge. Shares are of informative images (decorative right: of "
-             "author-decorative ones). Mean ± sd over seeds "
+             f"backend level, by the real-web judge. Shares are of the {meta.get('test_informative', '?')} "
+             f"informative images (decorative right: of the {meta.get('test_decorative', '?')} author-decorative "
+             "ones). Mean ± sd over seeds "
              f"{', '.join(map(str, meta['seeds']))}.", "",
              f"## Learning curves ({meta['measured_on']})", ""]
     names = list(dict.fromkeys(r.setup for r in rows))
@@ -416,9 +417,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sets = GateSets(realweb=None if args.choose else args.realweb, realweb_split="test",
                     realweb_per_set=args.test_per_set, corpus=corpus, cache_dir=args.work / "gate")
     inputs = prepare(sets)
+    measured = [r for r in dev if _checked_page(r)] if args.choose else \
+        [r for r in load([args.realweb], ("test",), args.test_per_set) if not r.is_svg]  # as gate.realweb_inputs
     if args.choose:
         ocr_cache = OcrCache(sets.cache_dir / "ocr.json", True)
-        inputs["realweb"] = records_inputs([r for r in dev if _checked_page(r)], ocr_cache)
+        inputs["realweb"] = records_inputs(measured, ocr_cache)
         ocr_cache.save()
     log.info("test split: %d images; corpus: %s", len(inputs["realweb"].contexts),
              len(inputs["corpus"].contexts) if "corpus" in inputs else "none")
@@ -444,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             rows += run_setup(setup, seed, pool, args.rounds, args.per_round, measure,
                               args.work / "runs" / f"{setup.name}-seed{seed}", args.model, ocr, training)
-            _write(args, baseline, rows, started, clock, seeds, pool, inputs, argv, training, earlier)
+            _write(args, baseline, rows, started, clock, seeds, pool, measured, argv, training, earlier)
     log.info("done in %.0f s: %s", time.perf_counter() - clock, args.out / "report.md")
     return 0
 
@@ -461,7 +464,7 @@ def _earlier(args) -> dict:
     return earlier
 
 
-def _write(args, baseline, rows, started, clock, seeds, pool, inputs, argv, training, earlier) -> None:
+def _write(args, baseline, rows, started, clock, seeds, pool, measured, argv, training, earlier) -> None:
     """Results so far (each finished run is kept, so a long experiment cut short still reports)."""
     import platform
     import os
@@ -473,7 +476,9 @@ def _write(args, baseline, rows, started, clock, seeds, pool, inputs, argv, trai
             "seconds": before.get("seconds", 0.0) + time.perf_counter() - clock,
             "machine": f"{os.cpu_count()} CPUs, {platform.machine()}", "seeds": seeds, "pool": len(pool),
             "per_round": args.per_round, "rounds": args.rounds, "training": {k: str(v) for k, v in training.items()},
-            "measured_on": "a third of the dev pages (--choose)" if args.choose else "the real-web `test` split", "test_images": len(inputs["realweb"].contexts)}
+            "measured_on": "a third of the dev pages (--choose)" if args.choose else "the real-web `test` split", "test_images": len(measured),
+            "test_informative": sum(not r.decorative for r in measured),
+            "test_decorative": sum(r.decorative for r in measured)}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(
         {"meta": meta, "baseline": baseline, "rounds": [asdict(r) for r in rows]}, indent=1))

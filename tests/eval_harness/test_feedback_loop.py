@@ -72,6 +72,8 @@ def test_one_round_goes_through_the_api_and_retrain_and_is_measured(tmp_path):
     assert sum(row["feedback"].values()) == row["corrections_sent"] == 8  # every answer got one feedback
     assert 0 < row["wrong"] < 8 and row["pairs"] > 0
     assert 0 < results["meta"]["test_images"] == row["figures"]["realweb.images"] <= 6  # 2 per set, SVG left out
+    meta = results["meta"]
+    assert meta["test_informative"] + meta["test_decorative"] == meta["test_images"]
     assert 0.0 <= row["figures"]["realweb.honest_share"] <= 1.0
     # what the report says came from the product's own database and registry
     run = work / "runs" / "dpo@noise0.5-seed0"
