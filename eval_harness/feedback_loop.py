@@ -334,7 +334,10 @@ def report(baseline: dict, rows: Sequence[Round], meta: dict) -> str:
             if r.setup == name:
                 for k, n in r.feedback.items():
                     kinds[k] = kinds.get(k, 0) + n
-        lines.append(f"- {name}: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+        finals = [r for r in rows if r.setup == name and r.round == max(x.round for x in rows if x.setup == name)]
+        wrong, sent = sum(r.wrong for r in finals), sum(r.corrections_sent for r in finals)
+        lines.append(f"- {name}: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+                     + f"; deliberately wrong {wrong} of {sent}")
     decisions = sorted({r.decision for r in rows if not r.decision.startswith("published")})
     if decisions:
         lines += ["", "Rounds not published: " + "; ".join(decisions)]
