@@ -213,7 +213,7 @@ class Describer:
                     id=new_id(), description=answer.description, decorative=bool(answer.decorative),
                     confidence=float(answer.confidence), low_confidence=bool(answer.low_confidence),
                     ocr_text=ocr_text, candidates=[str(c) for c in answer.candidates], model_version=version,
-                    model_answer=getattr(answer, "model_answer", None), client_id=self.caller.id)
+                    model_answer=answer.model_answer, client_id=self.caller.id)
                 generations.append((key, item, generation))
                 results[key] = _result(generation, cached=False)
             if self._db(lambda: self._store(generations), default=False):

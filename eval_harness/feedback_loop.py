@@ -40,7 +40,7 @@ from typing import Sequence
 
 from PIL import Image
 
-from eval_harness.realweb.judge import is_grounded, spoken_text
+from eval_harness.realweb.judge import is_grounded, spoken_text, support
 from eval_harness.realweb.records import DEFAULT_ROOT, Record, load, page_context
 
 log = logging.getLogger("altlens.feedback_loop")
@@ -98,8 +98,6 @@ class Helper:
 
 
 def _shared(text: str, alt: str) -> int:
-    from eval_harness.realweb.judge import support
-
     return support(text, alt)[0]
 
 
@@ -116,28 +114,23 @@ def _sendable(alt: str) -> str:
 
 
 class CachedOcr:
-    """The backend's reader behind a disk cache keyed by the decoded pixels, so every configuration
-    and rerun reads each image once. Read without the served 3 s budget, as the gate reads."""
+    """The gate's disk cache of the backend reader (trainer.gate.OcrCache) with the reader's own
+    interface, keyed by the decoded pixels the backend reads, so every configuration and rerun reads
+    each image once."""
 
     def __init__(self, path: Path):
-        from backend.ocr import OcrReader
+        from trainer.gate import OcrCache
 
-        self.path = path
-        self.texts: dict[str, str] = json.loads(path.read_text()) if path.is_file() else {}
-        self.reader = OcrReader(timeout_s=120)
+        self.cache = OcrCache(path, enabled=True)
 
     def read(self, image: Image.Image) -> str:
-        key = hashlib.sha256(f"{image.mode}{image.size}".encode() + image.tobytes()).hexdigest()
-        if key not in self.texts:
-            self.texts[key] = self.reader.read(image)
-        return self.texts[key]
+        return self.cache.text(image, f"{image.mode}{image.size}".encode() + image.tobytes())
 
     def warm_up(self) -> None:
         """Nothing to warm: the reader starts on its first miss."""
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.texts))
+        self.cache.save()
 
 
 @dataclass
