@@ -205,7 +205,7 @@ class Describer:
         cached = len(results)
         if misses:
             todo = list(misses.items())
-            ocr_texts = [self.ocr.read(item.image.image) for _, item in todo]
+            ocr_texts = [self.ocr.read(i.image.image, self.engine.ocr_limit(i.image.image.size)) for _, i in todo]
             answers = self.engine.describe([i.image.image for _, i in todo], [i.context for _, i in todo], ocr_texts)
             generations = []
             for (key, item), answer, ocr_text in zip(todo, answers, ocr_texts):

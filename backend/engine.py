@@ -26,7 +26,7 @@ from backend.grounding import ground_mentions, ocr_agreement
 from backend.honest import NO_DESCRIPTION, honest_answer
 from backend.support import Evidence, KnownWorld, copies_text, is_readable
 from backend.modelinput import (ModelInput, PageContext, build_model_input, decode_response, encode_response,
-                                pointer_ids, readable_text)
+                                ocr_limit, pointer_ids, readable_text)
 
 log = logging.getLogger(__name__)
 
@@ -383,6 +383,11 @@ class AltTextEngine:
     @property
     def provider(self) -> str:
         return self.model.provider
+
+    def ocr_limit(self, image_size: tuple[int, int]) -> int:
+        """How much of an image's text to read for this model (modelinput.ocr_limit): the reader's time
+        goes where a listener or the model can use its text."""
+        return ocr_limit(image_size, self.world.seen_area)
 
     def describe(self, images: list[Image.Image], contexts: list[PageContext], ocr_texts: list[str]) -> list[Description]:
         inputs = [self.model.build_input(i, c, o) for i, c, o in zip(images, contexts, ocr_texts)]

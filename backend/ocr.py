@@ -80,20 +80,21 @@ class OcrReader:
         if self.enabled:
             self._pool.submit(self._get_engine)
 
-    def read(self, image: Image.Image) -> str:
-        """The text in ``image`` ("" when disabled, skipped, timed out or none found)."""
+    def read(self, image: Image.Image, limit: int = OCR_LIMIT) -> str:
+        """The text in ``image`` ("" when disabled, skipped, timed out or none found), its boxes read
+        until ``limit`` characters (as much as the caller can use: modelinput.ocr_limit)."""
         if not self.enabled:
             return ""
         image = prepare_image(image)
         if not likely_has_text(image):
             self.stats["skipped"] += 1
             return ""
-        key = hashlib.sha256(image.tobytes() + repr(image.size).encode()).hexdigest()
+        key = hashlib.sha256(image.tobytes() + repr((image.size, limit)).encode()).hexdigest()
         if key in self._cache:
             self._cache.move_to_end(key)
             self.stats["cached"] += 1
             return self._cache[key]
-        future = self._pool.submit(self._recognise, image)
+        future = self._pool.submit(self._recognise, image, limit)
         try:
             text = future.result(timeout=self.timeout_s)
         except FutureTimeout:
@@ -106,23 +107,25 @@ class OcrReader:
             self._cache.popitem(last=False)
         return text
 
-    def _recognise(self, image: Image.Image) -> str:
+    def _recognise(self, image: Image.Image, limit: int) -> str:
         padded = ImageOps.expand(_ocr_size(image), border=PAD, fill="white")
         try:
-            return read_text(self._get_engine(), np.asarray(padded), self.seconds)
+            return read_text(self._get_engine(), np.asarray(padded), self.seconds, limit)
         except Exception:  # a broken OCR must never break a description
             log.exception("OCR failed")
             return ""
 
 
-def read_text(engine, pixels: np.ndarray, seconds: dict[str, float]) -> str:
+def read_text(engine, pixels: np.ndarray, seconds: dict[str, float], limit: int = OCR_LIMIT) -> str:
     """The text rapidocr ``engine`` finds in ``pixels``, its time added to ``seconds`` (by STAGES).
 
     rapidocr's own call recognises every box it detects; a screenshot holds dozens, and
     their recognition was most of a read's time, while the prompt keeps only OCR_LIMIT
     characters of the text. So boxes are recognised in reading order (rapidocr sorts
-    them so), BOX_BATCH at a time, until OCR_LIMIT characters are read: the same text as
-    reading them all, cut where the prompt cuts it.
+    them so), BOX_BATCH at a time, until ``limit`` characters are read: the same text as
+    reading them all, cut where the prompt cuts it. A smaller ``limit`` (where the caller
+    can use less) ends the read at the batch that reaches it, so the text ends at a box,
+    never inside a word.
     """
     start = time.perf_counter()
     prepared, record = engine.preprocess_img(pixels)
@@ -137,7 +140,7 @@ def read_text(engine, pixels: np.ndarray, seconds: dict[str, float]) -> str:
     for first in range(0, len(crops), BOX_BATCH):
         found = engine.recognize_txt(crops[first:first + BOX_BATCH])
         words += [t for t, s in zip(found.txts or (), found.scores or ()) if s >= MIN_SCORE and t.strip()]
-        if len(" ".join(words)) >= OCR_LIMIT:
+        if len(" ".join(words)) >= limit:
             break
     seconds["recognise"] += time.perf_counter() - start
     return clean_text(" ".join(words), OCR_LIMIT)

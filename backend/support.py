@@ -86,6 +86,8 @@ class KnownWorld:
     decorative_area: int | None = None
     #: the largest area (px²) of an image of text it learned to read; None: not known (see Evidence.reads_as_text)
     text_area: int | None = None
+    #: the largest area (px²) of any image it learned from; None: not known (see modelinput.ocr_limit)
+    seen_area: int | None = None
 
     @classmethod
     def from_info(cls, info: Mapping | None) -> "KnownWorld":
@@ -95,12 +97,12 @@ class KnownWorld:
             return None if data.get(name) is None else int(data[name])
 
         return cls({str(w): int(side) for w, side in (data.get("words") or {}).items()},
-                   area("decorative_area"), area("text_area"))
+                   area("decorative_area"), area("text_area"), area("seen_area"))
 
     def to_info(self) -> dict:
         info = {"words": dict(sorted(self.words.items())), "picture_categories": list(PICTURE_CATEGORIES),
                 "frame_share": FRAME_SHARE}
-        for name in ("decorative_area", "text_area"):
+        for name in ("decorative_area", "text_area", "seen_area"):
             if getattr(self, name) is not None:
                 info[name] = getattr(self, name)
         return info
@@ -119,14 +121,15 @@ def known_world(examples: Iterable[tuple[str, str, int, int]]) -> KnownWorld:
     the *frame* words of every other category: those in at least :data:`FRAME_SHARE` of its answers
     ("Post" in "Post by @sam: ..."), which are how the model speaks of a kind, not what one image shows.
     Each word keeps the largest image side it was learned for; the largest decorative image's area
-    bounds where "decorative" is believed, and the largest image of text's where its text is the answer.
+    bounds where "decorative" is believed, the largest image of text's where its text is the answer,
+    and the largest image's how much of an image's text is worth reading.
     """
     examples = list(examples)
 
-    def largest(category: str) -> int:
-        return max((int(w or 0) * int(h or 0) for c, _r, w, h in examples if c == category), default=0)
+    def largest(category: str | None) -> int:
+        return max((int(w or 0) * int(h or 0) for c, _r, w, h in examples if category in (None, c)), default=0)
 
-    decorative_area, text_area = largest(DECORATIVE_CATEGORY), largest(TEXT_CATEGORY)
+    decorative_area, text_area, seen_area = largest(DECORATIVE_CATEGORY), largest(TEXT_CATEGORY), largest(None)
     examples = [(c, r, max(int(w or 0), int(h or 0))) for c, r, w, h in examples if r]
     words: dict[str, int] = {}
 
@@ -149,7 +152,7 @@ def known_world(examples: Iterable[tuple[str, str, int, int]]) -> KnownWorld:
         for said, side in answers:
             for word in said & frame:
                 learn(word, side)
-    return KnownWorld(words, decorative_area, text_area)
+    return KnownWorld(words, decorative_area, text_area, seen_area)
 
 
 @dataclass(frozen=True)

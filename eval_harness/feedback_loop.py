@@ -40,6 +40,8 @@ from typing import Sequence
 
 from PIL import Image
 
+from backend.modelinput import OCR_LIMIT
+from backend.support import KnownWorld
 from eval_harness.realweb.judge import is_grounded, spoken_text, support
 from eval_harness.realweb.records import DEFAULT_ROOT, Record, load, page_context
 
@@ -123,8 +125,8 @@ class CachedOcr:
 
         self.cache = OcrCache(path, enabled=True)
 
-    def read(self, image: Image.Image) -> str:
-        return self.cache.text(image, f"{image.mode}{image.size}".encode() + image.tobytes())
+    def read(self, image: Image.Image, limit: int = OCR_LIMIT) -> str:
+        return self.cache.text(image, f"{image.mode}{image.size}".encode() + image.tobytes(), limit)
 
     def warm_up(self) -> None:
         """Nothing to warm: the reader starts on its first miss."""
@@ -410,14 +412,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     corpus = args.corpus if (args.corpus / "test.jsonl").is_file() else None
     if corpus is None:
         log.warning("no corpus held-out split at %s: corpus figures not measured", args.corpus)
+    seen_area = KnownWorld.from_info(json.loads((args.model / "altlens.json").read_text())).seen_area
     sets = GateSets(realweb=None if args.choose else args.realweb, realweb_split="test",
-                    realweb_per_set=args.test_per_set, corpus=corpus, cache_dir=args.work / "gate")
+                    realweb_per_set=args.test_per_set, corpus=corpus, cache_dir=args.work / "gate",
+                    seen_area=seen_area)
     inputs = prepare(sets)
     measured = [r for r in dev if _checked_page(r)] if args.choose else \
         [r for r in load([args.realweb], ("test",), args.test_per_set) if not r.is_svg]  # as gate.realweb_inputs
     if args.choose:
         ocr_cache = OcrCache(sets.cache_dir / "ocr.json", True)
-        inputs["realweb"] = records_inputs(measured, ocr_cache)
+        inputs["realweb"] = records_inputs(measured, ocr_cache, seen_area)
         ocr_cache.save()
     log.info("test split: %d images; corpus: %s", len(inputs["realweb"].contexts),
              len(inputs["corpus"].contexts) if "corpus" in inputs else "none")

@@ -30,6 +30,8 @@ from typing import Callable, Sequence
 
 from PIL import Image
 
+from backend.modelinput import OCR_LIMIT, ocr_limit
+
 log = logging.getLogger("trainer.gate")
 
 BATCH = 8
@@ -61,10 +63,13 @@ class GateSets:
     corpus_limit: int | None = None
     ocr: bool = True
     cache_dir: Path = Path("var/retrain/gate")
+    #: the served model's ``KnownWorld.seen_area``: how much of a real image's text is read, as served
+    seen_area: int | None = None
 
     def fingerprint(self) -> str:
         text = json.dumps([str(self.realweb), self.realweb_per_set, str(self.corpus), self.corpus_limit, self.ocr]
-                          + ([self.realweb_split] if self.realweb_split != "dev" else []))
+                          + ([self.realweb_split] if self.realweb_split != "dev" else [])
+                          + ([self.seen_area] if self.seen_area is not None else []))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -99,16 +104,16 @@ class OcrCache:
         self.texts: dict[str, str] = json.loads(path.read_text()) if enabled and path.is_file() else {}
         self._reader = None
 
-    def text(self, image: Image.Image, data: bytes) -> str:
+    def text(self, image: Image.Image, data: bytes, limit: int = OCR_LIMIT) -> str:
         if not self.enabled:
             return ""
-        key = hashlib.sha256(data).hexdigest()
+        key = hashlib.sha256(data).hexdigest() + ("" if limit == OCR_LIMIT else f":{limit}")
         if key not in self.texts:
             if self._reader is None:
                 from backend.ocr import OcrReader
 
                 self._reader = OcrReader(timeout_s=120)  # the served budget is 3 s; a gate waits for the text
-            self.texts[key] = self._reader.read(image)
+            self.texts[key] = self._reader.read(image, limit)
         return self.texts[key]
 
     def save(self) -> None:
@@ -139,16 +144,20 @@ def realweb_inputs(sets: GateSets, ocr: OcrCache) -> Inputs:
     from eval_harness.realweb.records import load
 
     records = [r for r in load([sets.realweb], (sets.realweb_split,), sets.realweb_per_set) if not r.is_svg]  # as the backend level
-    return records_inputs(records, ocr)
+    return records_inputs(records, ocr, sets.seen_area)
 
 
-def records_inputs(records: Sequence, ocr: OcrCache) -> Inputs:
-    """Real-web records (eval_harness.realweb.records.Record) as a gated set."""
+def records_inputs(records: Sequence, ocr: OcrCache, seen_area: int | None = None) -> Inputs:
+    """Real-web records (eval_harness.realweb.records.Record) as a gated set, their text read as the
+    backend reads it for a model that learned from images of at most ``seen_area`` px²."""
     from eval_harness.realweb.judge import Answer
     from eval_harness.realweb.records import page_context
     from eval_harness.realweb.summary import figures, judge_all
 
-    texts = [ocr.text(_opened(r.image_path), r.image_path.read_bytes()) for r in records]
+    texts = []
+    for record in records:
+        image = _opened(record.image_path)
+        texts.append(ocr.text(image, record.image_path.read_bytes(), ocr_limit(image.size, seen_area)))
 
     def score(found: list) -> dict[str, float]:
         answers = [Answer(r.id, text=d.description, decorative=d.decorative, low_confidence=d.low_confidence,
@@ -237,7 +246,7 @@ def run_gate(current_dir: Path, current_version: str, candidate_dir: Path,
 
 
 def default_sets(repo: Path, cache_dir: Path, realweb: Path | None, corpus: Path | None,
-                 names: Sequence[str]) -> GateSets:
+                 names: Sequence[str], seen_area: int | None = None) -> GateSets:
     """The sets asked for by name, each where it is found: a missing folder is left out with a warning."""
     realweb = realweb or repo.parent / "shared" / "data" / "realweb"
     corpus = corpus or repo / "var" / "model-build" / "corpus"
@@ -247,4 +256,4 @@ def default_sets(repo: Path, cache_dir: Path, realweb: Path | None, corpus: Path
         log.warning("gate: no corpus held-out split at %s (make model writes it); corpus figures not gated", corpus)
     return GateSets(realweb=realweb if "realweb" in names and realweb.is_dir() else None,
                     corpus=corpus if "corpus" in names and (corpus / "test.jsonl").is_file() else None,
-                    cache_dir=cache_dir)
+                    cache_dir=cache_dir, seen_area=seen_area)

@@ -412,7 +412,8 @@ def _users_gate(s: RetrainSettings, registry: ModelRegistry, package: Path, outc
     and the reasons go into the run's record either way."""
     from trainer.gate import default_sets, run_gate
 
-    sets = default_sets(REPO, s.work_dir / "gate", s.gate_realweb, s.gate_corpus, s.gate_sets)
+    seen_area = _known_world_of(registry).get("known_world", {}).get("seen_area")
+    sets = default_sets(REPO, s.work_dir / "gate", s.gate_realweb, s.gate_corpus, s.gate_sets, seen_area)
     sets = dataclasses.replace(sets, realweb_per_set=s.gate_realweb_per_set, ocr=s.gate_ocr)
     if sets.realweb is None and sets.corpus is None:
         outcome.metrics_after["gate"] = {"sets": [], "reasons": "no users' set available"}

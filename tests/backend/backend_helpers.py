@@ -11,6 +11,7 @@ from PIL import Image
 from backend.auth import create_client
 from backend.db import Database
 from backend.engine import Description
+from backend.modelinput import OCR_LIMIT
 from backend.state import EXTENSION_KEY
 
 
@@ -24,6 +25,9 @@ class FakeEngine:
     note: str = "fake engine for tests"
     candidates: tuple[str, ...] = ("A red square", "A square")
     calls: list[int] = field(default_factory=list)
+
+    def ocr_limit(self, image_size):
+        return OCR_LIMIT
 
     def describe(self, images, contexts, ocr_texts):
         self.calls.append(len(images))

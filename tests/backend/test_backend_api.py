@@ -59,6 +59,21 @@ def test_describe_batch_keeps_order_and_caches(client, token, app):
     assert engine.calls == [3, 1]
 
 
+def test_the_text_of_each_image_is_read_as_far_as_the_served_model_can_use_it(client, token, app):
+    class Reader:  # records what the backend asks of its OCR reader
+        asked: list = []
+
+        def read(self, image, limit):
+            self.asked.append((image.size, limit))
+            return ""
+
+    services = services_of(app)
+    services.ocr = Reader()
+    services.registry.engine.ocr_limit = lambda size: 80 if size[0] * size[1] > 1000 else 200
+    post_describe(client, token, [{"image": b64(png_bytes(size))} for size in ((20, 20), (60, 40))])
+    assert Reader.asked == [((20, 20), 200), ((60, 40), 80)]
+
+
 def test_describe_new_model_version_is_not_served_from_cache(client, token, app):
     item = [{"image": b64(png_bytes()), "context": {}}]
     post_describe(client, token, item)

@@ -194,7 +194,7 @@ def test_timed_wrapper_adds_up_the_calls_it_times():
     class Reader:
         enabled = True
 
-        def read(self, image):
+        def read(self, image, limit=200):
             return f"text of {image}"
 
     timed = _Timed(Reader(), "read")

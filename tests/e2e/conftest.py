@@ -32,6 +32,7 @@ IMAGES = {
     "hidden": (50, 50), "bike": (120, 90), "border": (300, 8), "home": (24, 24), "shadow": (90, 90),
     "lazy": (100, 80), "dyn-1": (100, 80), "dyn-2": (100, 80), "dyn-3": (100, 80), "dyn-4": (100, 80),
     "corner": (10, 10), "rule-line": (300, 3), "bullet": (24, 24), "gear": (16, 16), "close": (12, 12),
+    "order-top": (100, 80), "order-near-1": (100, 80), "order-near-2": (100, 80), "order-near-3": (100, 80),
 }
 # A real photograph from the real-web data's dev split (a crowd at a hackathon, 559 x 263):
 # what the extension writes for an image no model of ours can describe.

@@ -113,3 +113,22 @@ def test_an_image_whose_source_the_page_sets_later_is_described(ext, site):
     assert marks["late-src"] == "generated"
     assert attr(page, "late-src", "alt")
     assert not ext.console_errors, ext.console_errors
+
+
+def test_images_in_view_are_sent_alone_ahead_of_those_just_below_it(ext, site):
+    # A describe message is answered whole, and a real image costs the backend up to a second of
+    # text reading: the image a reader sees must not wait for the ones only near the viewport.
+    sent: list[list[str]] = []
+    prefix = ext.backend.url + "/api/v1/describe"
+
+    def record(request) -> None:
+        if request.url.startswith(prefix):
+            sent.append([i["context"].get("file_name") for i in (request.post_data_json or {}).get("images", [])])
+
+    ext.context.on("request", record)
+    page = ext.open(site + "/order.html")
+    marks = wait_for_marks(page, ["in-view", "near-1", "near-2", "near-3"])
+    assert set(marks.values()) == {"generated"}
+    assert sent[0] == ["order-top.png"], sent
+    assert sorted(name for request in sent[1:] for name in request) == [f"order-near-{i}.png" for i in (1, 2, 3)]
+    assert not ext.console_errors, ext.console_errors

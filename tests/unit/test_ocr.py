@@ -80,3 +80,23 @@ def test_boxes_are_recognised_in_reading_order_until_the_prompt_has_its_text():
     assert engine.recognised == batches * BOX_BATCH < 60  # the rest were never recognised
     assert text.startswith("abcdefghij abcdefghij") and len(text) <= OCR_LIMIT
     assert seconds["detect"] > 0 and seconds["recognise"] > 0
+
+
+def test_a_shorter_read_stops_at_the_box_that_reaches_its_limit_never_inside_a_word():
+    import numpy as np
+
+    from backend.ocr import BOX_BATCH, STAGES, read_text
+
+    engine, seconds = _ManyBoxes(), {stage: 0.0 for stage in STAGES}
+    text = read_text(engine, np.zeros((8, 8, 3), np.uint8), seconds, limit=30)
+    assert engine.recognised == BOX_BATCH  # one batch holds 30 characters: no second one is read
+    assert text == " ".join(["abcdefghij"] * BOX_BATCH)  # every box of it, whole
+
+
+def test_the_cache_keeps_a_shorter_read_apart_from_a_full_one(monkeypatch):
+    reader = OcrReader(enabled=True, timeout_s=30)
+    limits = []
+    monkeypatch.setattr(reader, "_recognise", lambda image, limit: limits.append(limit) or f"read {limit}")
+    assert reader.read(text_image(), 80) == "read 80"
+    assert reader.read(text_image()) == "read 200"
+    assert reader.read(text_image(), 80) == "read 80" and limits == [80, 200]

@@ -31,6 +31,17 @@ def test_decorative_is_supported_only_up_to_the_largest_decorative_image_learned
     assert KnownWorld().supports_decorative(10 ** 6)  # a model packaged without one is not limited
 
 
+def test_only_the_first_words_of_an_image_larger_than_any_learned_are_read():
+    from backend.modelinput import OCR_LIMIT, UNSEEN_SIZE_OCR_LIMIT, ocr_limit
+
+    world = known_world([("chart", "Sales by month", 180, 180), ("text", "Members only", 300, 60)])
+    assert world.seen_area == 180 * 180
+    assert KnownWorld.from_info({"known_world": world.to_info()}) == world
+    assert ocr_limit((180, 180), world.seen_area) == OCR_LIMIT  # as large as what it learned: all the prompt holds
+    assert ocr_limit((1200, 630), world.seen_area) == UNSEEN_SIZE_OCR_LIMIT < OCR_LIMIT  # a screenshot
+    assert ocr_limit((1200, 630), None) == OCR_LIMIT  # a model packaged without it is read in full
+
+
 def test_content_words_drop_what_claims_nothing():
     assert content_words("A screenshot of the Budget dashboards") == ["budget", "dashboard"]
 
