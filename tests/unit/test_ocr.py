@@ -85,12 +85,12 @@ def test_boxes_are_recognised_in_reading_order_until_the_prompt_has_its_text():
 def test_a_shorter_read_stops_at_the_box_that_reaches_its_limit_never_inside_a_word():
     import numpy as np
 
-    from backend.ocr import BOX_BATCH, STAGES, read_text
+    from backend.ocr import STAGES, read_text
 
     engine, seconds = _ManyBoxes(), {stage: 0.0 for stage in STAGES}
     text = read_text(engine, np.zeros((8, 8, 3), np.uint8), seconds, limit=30)
-    assert engine.recognised == BOX_BATCH  # one batch holds 30 characters: no second one is read
-    assert text == " ".join(["abcdefghij"] * BOX_BATCH)  # every box of it, whole
+    assert engine.recognised == 3  # boxes one at a time: the third reaches 30 characters
+    assert text == "abcdefghij abcdefghij abcdefghij"  # every box it read, whole
 
 
 def test_the_cache_keeps_a_shorter_read_apart_from_a_full_one(monkeypatch):
