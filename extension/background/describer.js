@@ -16,6 +16,9 @@
  * milliseconds as they load, and the backend describes a batch far cheaper
  * than the same images one request each, so this costs a visible image
  * little and saves many requests.
+ * A message of images in view (the content script's first) goes at once
+ * when no request is out: someone is looking at them, and nothing that
+ * could join it is worth their wait.
  * When the backend is down the items fail fast for a while (the content
  * script schedules the next try), so a dead backend costs one request, not
  * one per image.
@@ -52,26 +55,27 @@
       this.downUntil = 0;
     }
 
-    /** items: [{source, context}] of one message -> [{ok, result} | {ok: false, error, retryAfterMs}] in order. */
-    async describe(items) {
+    /** items: [{source, context}] of one message -> [{ok, result} | {ok: false, error, retryAfterMs}] in order.
+     * inView: the message's images are in view (sent without gathering others). */
+    async describe(items, inView = false) {
       const keys = await Promise.all(items.map((item) =>
         sha256(`${item.source.url || item.source.dataUrl}\n${JSON.stringify(item.context)}`)));
       const cached = await Promise.all(keys.map((key) => this.cacheGet(key)));
       const message = {}; // the identity its pending items share
       const answers = items.map((item, i) => cached[i]
         ? { ok: true, result: Object.assign({}, cached[i], { cached: true }) }
-        : this.enqueue(keys[i], item, message));
+        : this.enqueue(keys[i], item, message, inView));
       this.schedule();
       return Promise.all(answers);
     }
 
     /** The answer to one uncached item: shared with the same item in flight, or queued for the next batch. */
-    enqueue(key, item, message) {
+    enqueue(key, item, message, inView = false) {
       if (this.inflight.has(key)) return this.inflight.get(key);
       const now = Date.now();
       if (now < this.downUntil) return { ok: false, error: "backend_unavailable", retryAfterMs: this.downUntil - now };
       const promise = new Promise((resolve) => {
-        this.pending.push({ key, source: item.source, context: item.context, resolve, at: now, message });
+        this.pending.push({ key, source: item.source, context: item.context, resolve, at: now, message, inView });
       });
       this.inflight.set(key, promise);
       promise.then(() => this.inflight.delete(key));
@@ -96,7 +100,7 @@
       if (this.sending || !this.pending.length) return;
       clearTimeout(this.timer);
       const now = Date.now();
-      const delay = this.pending.length >= MAX_BATCH ? 0
+      const delay = this.pending.length >= MAX_BATCH || this.pending[0].inView ? 0
         : Math.min(this.lastArrival + QUIET_MS, this.pending[0].at + MAX_WAIT_MS) - now;
       this.timer = setTimeout(() => this.flush(), Math.max(0, delay));
     }

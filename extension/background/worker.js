@@ -35,7 +35,7 @@
     const tab = sender.tab;
     if (!tab || !Array.isArray(message.items)) return { ok: false, error: "bad_request" };
     const items = message.items.filter((i) => i && i.source && i.context && typeof i.itemId === "string");
-    const answers = await describer.describe(items);
+    const answers = await describer.describe(items, message.inView === true);
     const results = [];
     for (let i = 0; i < items.length; i++) {
       const item = items[i];

@@ -19,6 +19,7 @@
   const { browser, settings: settingsLib, detect, context, imageSource, apply, announce } = ns;
   const BATCH = 32; // the backend's batch limit: one message, one backend request
   const FLUSH_DELAY_MS = 120;
+  const IN_VIEW_DELAY_MS = 20; // images in view go alone (see flush), so they need not wait for others
   const HIDDEN_RECHECK_MS = 3000;
   const NEAR_PX = 800; // images this close to the viewport are described
   const WATCHED_ATTRS = ["src", "srcset", "alt", "aria-label", "aria-labelledby", "role", "title", "aria-hidden"];
@@ -35,6 +36,7 @@
   const observers = [];
   let io = null;
   let flushTimer = 0;
+  let flushAt = 0;
   let messageOut = false;
   let retryTimer = 0;
   let hiddenTimer = 0;
@@ -216,7 +218,7 @@
       apply.writeDecorative(item.el, item.kind);
       item.status = "local-decorative";
     }
-    if (queued.size) scheduleFlush(FLUSH_DELAY_MS);
+    if (queued.size) scheduleFlush([...queued].some((item) => item.distance === 0) ? IN_VIEW_DELAY_MS : FLUSH_DELAY_MS);
   });
 
   /**
@@ -257,8 +259,12 @@
 
   const guardedFlush = guard(flush);
 
+  /** Flush after ``delay`` ms, or sooner if already timed sooner. */
   function scheduleFlush(delay) {
-    if (flushTimer) return;
+    const at = Date.now() + delay;
+    if (flushTimer && flushAt <= at) return;
+    clearTimeout(flushTimer);
+    flushAt = at;
     flushTimer = setTimeout(guardedFlush, delay);
   }
 
@@ -282,7 +288,8 @@
     if (!active || !queued.size || messageOut) return;
     let batch = [...queued];
     // A message is answered whole, and on real pages each image costs the backend a text
-    // read (0.1-0.8 s): while images in view wait, they go alone, ahead of those only near it.
+    // read (0.1-0.8 s): while images in view wait, they go alone, ahead of those only near it,
+    // and the background sends them at once (inView) rather than gathering more.
     const inView = batch.filter((item) => item.distance === 0);
     if (inView.length) batch = inView;
     // Nearest first when more than a message waits, as near as each was when measured (the sort
@@ -328,7 +335,8 @@
       payload.push({ itemId: item.id, source: item.source, context: sparse(item.context), kind: item.kind });
     }
     if (!payload.length) return;
-    const reply = await browser.sendMessage({ type: "describe", items: payload, pageUrl: location.href });
+    const reply = await browser.sendMessage({ type: "describe", items: payload, pageUrl: location.href,
+      inView: batch.every((item) => item.distance === 0) });
     const results = new Map();
     if (reply && Array.isArray(reply.results)) {
       for (const r of reply.results) if (r && !results.has(r.itemId)) results.set(r.itemId, r);

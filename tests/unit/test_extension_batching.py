@@ -2,8 +2,9 @@
 
 One describe request is out at a time; what arrives meanwhile goes in the next
 one, up to the backend's limit of 32, without cutting a content-script message
-in two when it would not fit whole; every item still gets its own answer, in
-order, and an image asked for twice while in flight is sent once.
+in two when it would not fit whole; a message of images in view goes at once;
+every item still gets its own answer, in order, and an image asked for twice
+while in flight is sent once.
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ const describer = new Describer({
   imageBytes: { base64Of: async () => "AAAA" },
 });
 const message = (name, n) => Array.from({ length: n }, (_, i) => ({ source: { url: `http://x/${name}${i}.png` }, context: { caption: `${name}${i}` } }));
-const ask = (name, n) => describer.describe(message(name, n)).then((answers) => ({ name, answers }));
+const ask = (name, n, inView = false) => describer.describe(message(name, n), inView).then((answers) => ({ name, answers }));
 
 async function main() {
   const scenario = process.argv[2];
@@ -60,6 +61,11 @@ async function main() {
       }
     };
     asked.push(ask("m1", 8));
+  } else if (scenario === "in_view") {
+    // A message of images in view, then 45 ms later (within the 60 ms a batch waits for more) another.
+    asked.push(ask("seen", 2, true));
+    await sleep(45);
+    asked.push(ask("near", 3));
   } else if (scenario === "big_message") {
     asked.push(ask("big", 40));
   } else if (scenario === "duplicate") {
@@ -95,6 +101,12 @@ def test_items_arriving_while_a_request_is_out_go_together_in_the_next_one():
                                    [f"m4{i}" for i in range(20)]]
     assert got["answers"]["m3b"] == [f"d m3b{i}" for i in range(10)]
     assert got["answers"]["m4"] == [f"d m4{i}" for i in range(20)]
+
+
+def test_a_message_of_images_in_view_goes_at_once_without_gathering_others():
+    got = run("in_view")
+    assert got["requests"] == [["seen0", "seen1"], ["near0", "near1", "near2"]]
+    assert got["answers"]["near"] == [f"d near{i}" for i in range(3)]
 
 
 def test_a_message_larger_than_the_limit_is_split_at_the_limit():
