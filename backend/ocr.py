@@ -111,7 +111,7 @@ class OcrReader:
             self._cache.popitem(last=False)
         return text
 
-    def _recognise(self, image: Image.Image, limit: int) -> str:
+    def _recognise(self, image: Image.Image, limit: int = OCR_LIMIT) -> str:
         padded = ImageOps.expand(_ocr_size(image), border=PAD, fill="white")
         try:
             return read_text(self._get_engine(), np.asarray(padded), self.seconds, limit)
