@@ -53,6 +53,9 @@ class BenchConfig:
     #: gunicorn workers of the realweb backend: what ``make run`` starts (backend/serve.py)
     realweb_workers: int = 2
     realweb_page_images: int = 20
+    #: page loads timed, each with a fresh backend and browser: the page figures are their median
+    #: (one load's times swing by a second on this shared machine)
+    realweb_page_rounds: int = 3
     #: likely images of text read for the text-reading figures (None: all of them, about 120)
     realweb_text_candidates: int | None = None
     #: goals of issue 29, per real image with OCR on (cache miss), and for a page of real images
@@ -71,7 +74,7 @@ class BenchConfig:
                    batch_rounds=1, concurrency_s=1.0,
                    concurrency_levels=(1, 2), corpus_size=30, quality_examples=4, page_images=24,
                    extension_timeout_s=60.0, training_batch=2, training_steps=2, realweb_images=6,
-                   realweb_load_requests=2, realweb_page_images=4,
+                   realweb_load_requests=2, realweb_page_images=4, realweb_page_rounds=1,
                    realweb_text_candidates=6)
 
     def replace(self, **changes) -> "BenchConfig":

@@ -201,3 +201,15 @@ def test_timed_wrapper_adds_up_the_calls_it_times():
     timed = _Timed(Reader(), "read")
     assert timed.read("a") == "text of a" and timed.enabled is True
     assert timed.spent > 0
+
+
+def test_page_figures_are_the_median_loads_with_every_load_in_the_notes():
+    from bench.realweb import PageLoad, load_figures
+
+    loads = [PageLoad(900, 9000, 1, 20, 20, (500, 900, 1), 5, 20),
+             PageLoad(700, None, 1, 20, 18, (400, 700, 1), 4, 18),  # never finished: the slowest
+             PageLoad(600, 7000, 1, 20, 20, (450, 600, 1), 6, 20)]
+    first, every, request = load_figures(loads, BenchConfig())
+    assert (first.value, every.value, request.value) == (900, 9000, 500)  # the median load: 9 s of 7, 9, unfinished
+    assert first.met is False and every.met is False
+    assert "each: 900, 700, 600 ms" in first.note and "each: 9000, not reached, 7000 ms" in every.note
