@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 from PIL import Image
-from transformers import AutoImageProcessor, AutoTokenizer
 
 from backend.grounding import ground_mentions, ocr_agreement
 from backend.honest import NO_DESCRIPTION, honest_answer
@@ -133,6 +132,10 @@ class OnnxModel:
         self.decoder = session("decoder_model.onnx")
         self.decoder_with_past = session("decoder_with_past_model.onnx")
         self.provider = self.decoder.get_providers()[0]
+        # Imported here, not at module level: transformers costs seconds to import, and the
+        # backend's CLI (init-db, tokens) and every process that never loads a model skip it.
+        from transformers import AutoImageProcessor, AutoTokenizer
+
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         self.image_processor = AutoImageProcessor.from_pretrained(self.model_dir)
         self.eos_id = self.tokenizer.eos_token_id
