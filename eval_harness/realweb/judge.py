@@ -22,7 +22,7 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
-from backend.honest import parse_honest
+from backend.honest import KIND_LABELS, parse_honest
 from backend.support import content_words
 from corpus.noise import CLICK_HERE, GENERIC, LONG_CAPTION
 
@@ -161,4 +161,11 @@ def is_image_of_text(alt: str, ocr_text: str, tutorial_category: str = "") -> bo
 
 
 def reads_exactly(alt: str, answer: str) -> bool:
-    return normalised(spoken_text(answer)[0]) == normalised(alt)
+    """The listener hears the alt's words, and only them: as the answer itself, or as the text of the
+    honest form "Text in image: <text>" (the backend's frame for a larger image's own text, a label
+    like the extension's "Possibly:"). No other honest form counts: "Photo: <caption>" is not a read."""
+    spoken = spoken_text(answer)[0]
+    parsed = parse_honest(spoken)
+    if parsed and parsed[0] == KIND_LABELS["text"]:
+        spoken = parsed[1]
+    return normalised(spoken) == normalised(alt)

@@ -69,3 +69,9 @@ def test_images_of_text_and_exact_reading():
     assert is_image_of_text("anything", "", tutorial_category="textual")
     assert reads_exactly("Better data.", "Possibly: better data")
     assert not reads_exactly("Better data.", "Better")
+    # The backend's frame for a large image's own text is heard as a label, like "Possibly:"...
+    assert reads_exactly("Accessibility: essential for some", "Text in image: Accessibility: Essential for some")
+    assert not reads_exactly("Accessibility: essential for some", "Text in image: Accessibility: Essential")
+    # ...but no other honest form is a read of the image's text, even when it says the same words.
+    assert not reads_exactly("Better data", "Screenshot: Better data")
+    assert not reads_exactly("Better data", "No description available: Better data")
