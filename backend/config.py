@@ -13,6 +13,12 @@ from typing import Any, Mapping
 
 REPO = Path(__file__).resolve().parents[1]
 
+#: The environment a serving process starts with (`make run`, and the tests and benchmark that
+#: start the backend as `make run` does). Serving runs the model on ONNX Runtime and needs only
+#: transformers' tokenizer and image processor; with USE_TORCH=0 transformers does not import
+#: PyTorch, so a worker starts seconds sooner and holds less memory (README "Performance").
+SERVING_ENV = {"USE_TORCH": "0"}
+
 
 def _env_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())

@@ -63,7 +63,7 @@ def local_token(database_url: str) -> str:
 
 
 def main() -> None:
-    from backend.config import Config
+    from backend.config import SERVING_ENV, Config
 
     config = Config.from_env()
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
@@ -80,6 +80,7 @@ altlens backend
 Paste the URL and the token into the extension's options page.
 """, flush=True)
     workers = os.environ.get("WORKERS", "2")
+    os.environ.update(SERVING_ENV)
     os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
                               "--workers", workers, "--threads", "4", "--timeout", "120",
                               "--chdir", str(REPO), "backend:create_app()"])

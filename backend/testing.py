@@ -70,8 +70,10 @@ class LiveBackend:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict:
-        env = dict(os.environ, DATABASE_URL=self.database_url, ALTLENS_MODELS_DIR=str(self.models_dir),
-                   ALTLENS_OCR="off", PYTHONPATH=str(REPO))
+        from backend.config import SERVING_ENV
+
+        env = dict(os.environ, **SERVING_ENV, DATABASE_URL=self.database_url,
+                   ALTLENS_MODELS_DIR=str(self.models_dir), ALTLENS_OCR="off", PYTHONPATH=str(REPO))
         env.update(self.extra_env)
         return env
 

@@ -46,6 +46,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from backend.config import SERVING_ENV  # noqa: E402
 from backend.testing import POSTGRES_URL, free_port, postgres_schema  # noqa: E402
 
 NO_LIMITS = {"ALTLENS_RATELIMIT_TOKEN": "1000000 per minute", "ALTLENS_RATELIMIT_ADDRESS": "1000000 per minute"}
@@ -95,8 +96,9 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict:
-        return dict(os.environ, DATABASE_URL=self.database_url, ALTLENS_MODELS_DIR=str(self.models_dir),
-                    ALTLENS_OCR="off", PYTHONPATH=str(REPO), **NO_LIMITS, **self.extra_env)
+        return dict(os.environ, **SERVING_ENV, DATABASE_URL=self.database_url,
+                    ALTLENS_MODELS_DIR=str(self.models_dir), ALTLENS_OCR="off", PYTHONPATH=str(REPO), **NO_LIMITS,
+                    **self.extra_env)
 
     def start(self, timeout: float = 90) -> "Server":
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import requests
 
+from backend.config import SERVING_ENV
 from backend.testing import free_port
 from bench.config import REPO
 
@@ -43,7 +44,7 @@ class Backend:
 
     def env(self) -> dict:
         unlimited = "100000000 per minute"
-        return dict(os.environ, PYTHONPATH=str(REPO), DATABASE_URL=f"sqlite:///{self.work_dir / 'bench.db'}",
+        return dict(os.environ, **SERVING_ENV, PYTHONPATH=str(REPO), DATABASE_URL=f"sqlite:///{self.work_dir / 'bench.db'}",
                     ALTLENS_MODELS_DIR=str(self.models_dir), ALTLENS_OCR="auto" if self.ocr else "off",
                     ALTLENS_RATELIMIT_TOKEN=unlimited, ALTLENS_RATELIMIT_ADDRESS=unlimited,
                     ALTLENS_MODEL_POLL_S="0", ALTLENS_QUEUE_TIMEOUT_S="60")
