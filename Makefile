@@ -55,6 +55,7 @@ model: $(STAMP) system-packages
 	$(PY) trainer/default_model.py
 
 ## eval: the method comparison (SFT vs SFT→DPO vs SFT→MCM-DPO and facet ablations, 3 seeds)
+## on the corpus's test split, and for SFT, DPO, MCM-DPO and the shipped row on the real-web test split as served
 ## EVAL_ARGS="--sft-checkpoint var/model-build/sft/best" reuses `make model`'s SFT stage (checked)
 ## EVAL_ARGS="--pairs feedback": pairs from a simulated user's feedback on the served SFT model
 EVAL_ARGS ?=

@@ -22,6 +22,15 @@ input builder); exporting every checkpoint to ONNX would add minutes per run
 and the engine's beam search and confidence policy would mix a serving choice
 into a comparison of training objectives.
 
+The corpus's test split comes from the same generator as its train split, so it
+teaches but does not judge (DESIGN.md §7). The methods of ``realweb_methods``
+(SFT, DPO, MCM-DPO and the row ``make model`` ships) are also judged on real
+pages: each of their checkpoints is exported to ONNX and answers the
+``../shared/data/realweb`` images as the backend serves it (trainer.gate: beam
+search, the confidence policy, the support checks), judged by the real-web judge
+at the backend level; the real-web ``test`` split when the corpus's test split
+reports, ``dev`` with ``--split val``.
+
 Outputs (``--out``, default ``eval_harness/results``): ``comparison.md`` (mean
 ± std over seeds per method), ``comparison.json`` (every number per seed, the
 command, config and timings) and ``comparison.png``.
@@ -46,6 +55,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -64,6 +74,9 @@ from trainer.default_model import (  # noqa: E402
 from trainer.tiny import BUNDLED_SIZE, ModelSize  # noqa: E402
 
 log = logging.getLogger("altlens.compare")
+
+if TYPE_CHECKING:
+    from trainer.gate import GateSets
 
 @dataclass(frozen=True)
 class Method:
@@ -134,6 +147,14 @@ DEFAULT_METHODS = ("SFT", "SFT→DPO", "SFT→MCM-DPO", "MCM-DPO[response+image]
                    "MCM-DPO[same-category, swapped images, image x4]",
                    "MCM-DPO[same-category, swapped images, image x4, response+image]")
 
+# The rows judged on real pages too (each checkpoint exported to ONNX: about a minute per model on 2 cores):
+# the issue's three methods and the one `make model` ships.
+SHIPPED_METHOD = "MCM-DPO[same-category, swapped images, image x4, response+image]"
+REALWEB_METHODS = ("SFT", "SFT→DPO", "SFT→MCM-DPO", SHIPPED_METHOD)
+# trainer.gate's real-web figures (the real-web judge at the backend level), as they appear in the scores.
+REALWEB_METRICS = ("realweb.grounded_share", "realweb.ungrounded_share", "realweb.hidden_share",
+                   "realweb.honest_share", "realweb.decorative_right_share", "realweb.images")
+
 QUICK_SIZE = ModelSize()
 
 # Per-category accuracy columns: exact match of the alt, and for decorative images "called decorative".
@@ -174,6 +195,15 @@ class ComparisonConfig:
     pairs: str = "corpus"
     # the corpus's category mix (corpus/config.py); None: the default mix that `make model` trains on
     category_weights: dict[str, float] | None = None
+    # real pages (eval_harness.realweb's records); None, or a folder that is not there: no real-web rows
+    realweb: Path | None = REPO.parent / "shared" / "data" / "realweb"
+    realweb_methods: tuple[str, ...] = REALWEB_METHODS  # those of `methods` judged on real pages
+    realweb_per_set: int | None = None  # a seeded sample of each set's split (quick runs); None: all of it
+
+    @property
+    def realweb_split(self) -> str:
+        """Choose on dev, report on test: the real-web split that goes with the corpus split evaluated."""
+        return "test" if self.split == "test" else "dev"
 
 
 def quick_config(work_dir: Path, out_dir: Path) -> ComparisonConfig:
@@ -182,7 +212,8 @@ def quick_config(work_dir: Path, out_dir: Path) -> ComparisonConfig:
                             methods=("SFT", "SFT→DPO", "SFT→MCM-DPO", "MCM-DPO[response+image]"),
                             recipe=Recipe(corpus_size=100, sft_epochs=2, sft_batch=16, pref_epochs=1, pref_batch=8,
                                           rejected_per_example=1),
-                            size=QUICK_SIZE, pref_records=16, ocr=False, threads=1)
+                            size=QUICK_SIZE, pref_records=16, ocr=False, threads=1,
+                            realweb_methods=("SFT", "SFT→MCM-DPO"), realweb_per_set=2)
 
 
 # -- data --------------------------------------------------------------------------
@@ -366,6 +397,50 @@ def evaluate(model_dir: Path, examples, decided_by: dict[str, str], jar,
     return scores, predictions
 
 
+@dataclass(frozen=True)
+class RealWeb:
+    """How the rows of ``realweb_methods`` are judged on real pages (picklable: seeds run in their own processes)."""
+
+    sets: "GateSets"  # trainer.gate's: the records, the split, the OCR cache
+    known_world: dict  # stored with each exported model, as `make model` stores it: the support checks read it
+    images: int
+
+
+def real_web(config: ComparisonConfig, corpus_dir: Path) -> RealWeb | None:
+    """The real-web set of this run, its images' text read once here (cached on disk for every seed), or None
+    when no row is to be judged on real pages or the data is not there (said in the log and the report)."""
+    from trainer.default_model import corpus_known_world
+    from trainer.gate import GateSets, prepare
+
+    if config.realweb is None or not any(m in config.realweb_methods for m in config.methods):
+        return None
+    if not config.realweb.is_dir():
+        log.warning("no real-web data at %s: the comparison has no real-web rows", config.realweb)
+        return None
+    world = corpus_known_world(corpus_dir / "train.jsonl")
+    sets = GateSets(realweb=config.realweb, realweb_split=config.realweb_split, realweb_per_set=config.realweb_per_set,
+                    ocr=config.ocr, cache_dir=config.work_dir / "realweb", seen_area=world.seen_area)
+    t = time.perf_counter()
+    images = len(prepare(sets)["realweb"].contexts)
+    log.info("real web: %d images of the %s split read in %.0f s", images, sets.realweb_split, time.perf_counter() - t)
+    return RealWeb(sets, world.to_info(), images)
+
+
+def realweb_figures(model_dir: Path, realweb: RealWeb) -> dict[str, float | None]:
+    """The real-web judge's figures for one checkpoint, exported to ONNX and answering as the backend serves it."""
+    from trainer.export import export_onnx
+    from trainer.gate import OcrCache, evaluate as served_figures, realweb_inputs
+
+    onnx_dir = model_dir.parent / f"{model_dir.name}-onnx"
+    export_onnx(model_dir, onnx_dir, {"trained": True, "known_world": realweb.known_world})
+    try:
+        # the text comes from the cache real_web() filled; not saved here, since seeds running at once share it
+        cache = OcrCache(realweb.sets.cache_dir / "ocr.json", realweb.sets.ocr)
+        return served_figures(onnx_dir, {"realweb": realweb_inputs(realweb.sets, cache)})
+    finally:
+        shutil.rmtree(onnx_dir, ignore_errors=True)
+
+
 def run(config: ComparisonConfig, command: str) -> dict:
     """Train and evaluate every method for every seed; write and return the result."""
     import torch
@@ -393,6 +468,9 @@ def run(config: ComparisonConfig, command: str) -> dict:
     t = time.perf_counter()
     sft_scores, predictions = evaluate(sft_dir, eval_examples, decided_by, jar, config.recipe.pointed_categories)
     write_predictions(config.work_dir / "predictions-sft.jsonl", eval_examples, predictions)
+    realweb = real_web(config, corpus_dir)
+    if realweb and "SFT" in config.realweb_methods:
+        sft_scores.update(realweb_figures(sft_dir, realweb))
     sft_result = {"scores": sft_scores, "checkpoint": _display(sft_dir), "steps": _steps(sft_dir),
                   "train_seconds": sft_info["train_seconds"], "reused_checkpoint": sft_info["reused"],
                   "eval_seconds": round(time.perf_counter() - t, 1), "records": len(sft_info["sft_records"])}
@@ -400,7 +478,7 @@ def run(config: ComparisonConfig, command: str) -> dict:
     if config.pairs == "feedback":
         feedback, feedback_summary = simulated_feedback_pairs(config, sft_dir, train_split)
     shared = SeedInputs(config, sft_dir, train_split, eval_examples, decided_by, evaluated_ids,
-                        sft_info["sft_records"], sft_result["steps"], feedback)
+                        sft_info["sft_records"], sft_result["steps"], feedback, realweb)
     if config.jobs > 1 and len(config.seeds) > 1:
         # seeds are independent: one process each (spawned, so no OpenMP state is forked)
         import multiprocessing
@@ -426,6 +504,9 @@ def run(config: ComparisonConfig, command: str) -> dict:
         "summary": summarize(per_seed, config.methods),
         "sft": sft_result,
         "feedback": feedback_summary,
+        "realweb": None if realweb is None else {
+            "data": _display(realweb.sets.realweb), "split": realweb.sets.realweb_split, "images": realweb.images,
+            "per_set": realweb.sets.realweb_per_set, "methods": [m for m in config.methods if m in config.realweb_methods]},
         "seeds": per_seed,
     }
     write_outputs(result, config.out_dir)
@@ -445,6 +526,7 @@ class SeedInputs:
     sft_records: list[str]
     sft_steps: int
     feedback: list | None = None  # simulated-feedback pairs (config.pairs == "feedback")
+    realweb: RealWeb | None = None  # the real-web set, for the rows of config.realweb_methods
 
 
 def run_seed(inputs: SeedInputs, seed: int, jar=None) -> dict:
@@ -467,6 +549,8 @@ def run_seed(inputs: SeedInputs, seed: int, jar=None) -> dict:
         t = time.perf_counter()
         scores[name], predictions = evaluate(model_dir, inputs.eval_examples, inputs.decided_by, jar,
                                              config.recipe.pointed_categories)
+        if inputs.realweb and name in config.realweb_methods:
+            scores[name].update(realweb_figures(model_dir, inputs.realweb))
         eval_seconds[name] = round(time.perf_counter() - t, 1)
         write_predictions(config.work_dir / f"seed-{seed}" / f"predictions-{_slug(name)}.jsonl",
                           inputs.eval_examples, predictions)
@@ -498,7 +582,7 @@ def _write_ids(path: Path, training: dict, evaluated_ids: list[str]) -> str:
 
 def _config_dict(config: ComparisonConfig) -> dict:
     data = dataclasses.asdict(config)
-    for key in ("corpus_dir", "work_dir", "out_dir", "sft_checkpoint"):
+    for key in ("corpus_dir", "work_dir", "out_dir", "sft_checkpoint", "realweb"):
         if data[key] is not None:
             data[key] = _display(Path(data[key]))
     return data
@@ -511,7 +595,7 @@ def summarize(per_seed: dict[str, dict], methods) -> dict[str, dict[str, dict[st
     out: dict[str, dict[str, dict[str, float]]] = {}
     for name in methods:
         out[name] = {}
-        for metric in (*REPORT_METRICS, *SENSITIVITY_METRICS):
+        for metric in (*REPORT_METRICS, *SENSITIVITY_METRICS, *REALWEB_METRICS):
             runs = per_seed.values() if name != "SFT" else list(per_seed.values())[:1]  # one SFT run, shared
             values = np.array([s["scores"][name].get(metric, math.nan) for s in runs], float)
             values = values[~np.isnan(values)]
@@ -563,10 +647,10 @@ def markdown(result: dict) -> str:
              "Mean ± sample std over seeds. acc[c] = exact match of the alt for category c; "
              "acc[decorative] = share of decorative images called decorative.", ""]
 
-    def table(metrics) -> list[str]:
-        rows = ["| metric | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    def table(metrics, names=methods) -> list[str]:
+        rows = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
         for metric in metrics:
-            rows.append(f"| {metric} | " + " | ".join(_cell(summary[m][metric]) for m in methods) + " |")
+            rows.append(f"| {metric} | " + " | ".join(_cell(summary[m][metric]) for m in names) + " |")
         return rows
 
     lines += table(REPORT_METRICS)
@@ -577,6 +661,21 @@ def markdown(result: dict) -> str:
               "(diffusion, step 700/1000) or swapped context (higher = more grounded). answer_in_context: examples "
               "whose alt is spelt out in the context.", ""]
     lines += table(SENSITIVITY_METRICS)
+    realweb = result.get("realweb")
+    lines += ["", "## Real pages", ""]
+    if realweb is None:
+        lines += ["Not measured in this run (no real-web data, or no row of `realweb_methods` among the methods)."]
+    else:
+        sample = f"{realweb['per_set']} per set, a seeded sample; " if realweb["per_set"] else ""
+        reader = "the text in each image read by the backend's OCR" if cfg["ocr"] else "OCR off (quick mode)"
+        lines += [f"The `{realweb['split']}` split of `{realweb['data']}`: {realweb['images']} images ({sample}SVG "
+                  "files left out: the backend refuses their bytes). Each checkpoint exported to ONNX and served by "
+                  "the backend's engine (beam search, the confidence policy, the support checks with the corpus's "
+                  f"known world), {reader}; verdicts by the real-web judge "
+                  "(`eval_harness/realweb/judge.py`, backend level): shares of the informative images grounded, "
+                  "ungrounded, hidden and in the honest form, and of the author-decorative ones answered decorative.",
+                  ""]
+        lines += table([m for m in REALWEB_METRICS if m != "realweb.images"], realweb["methods"])
     lines += ["", "## Time", "", "| seed | " + " | ".join(f"train {m} (s)" for m in methods) + " |",
               "|---|" + "---|" * len(methods)]
     for seed, data in seeds.items():
@@ -663,6 +762,12 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
     p.add_argument("--corpus-seed", type=int, default=None,
                    help=f"draw the corpus with this seed (default {defaults.recipe.seed}, make model's); another "
                         "draw of the same generator gives a run independent of the committed ones (use with --corpus)")
+    p.add_argument("--realweb", default=None, metavar="DIR",
+                   help=f"real-web data for the real-web rows (default {_display(defaults.realweb)}; 'none': no rows)")
+    p.add_argument("--realweb-methods", nargs="+", default=None, choices=list(METHODS),
+                   help=f"the rows also judged on real pages (default: {', '.join(REALWEB_METHODS)})")
+    p.add_argument("--realweb-per-set", type=int, default=None,
+                   help="a seeded sample of N images per real-web set (default: the whole split)")
     p.add_argument("--sft-checkpoint", type=Path, default=None,
                    help="reuse an SFT model trained by this recipe (checked), e.g. var/model-build/sft/best")
     args = p.parse_args(argv)
@@ -671,8 +776,12 @@ def parse_args(argv: list[str] | None = None) -> ComparisonConfig:
     changes = {"corpus_dir": args.corpus, "seeds": tuple(args.seeds) if args.seeds else None,
                "methods": tuple(args.methods) if args.methods else None, "test_limit": args.test_limit, "split": args.split,
                "threads": args.threads, "jobs": args.jobs, "sft_checkpoint": args.sft_checkpoint,
-               "pairs": args.pairs, "pref_records": args.pref_records}
+               "pairs": args.pairs, "pref_records": args.pref_records,
+               "realweb_methods": tuple(args.realweb_methods) if args.realweb_methods else None,
+               "realweb_per_set": args.realweb_per_set}
     config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
+    if args.realweb is not None:
+        config = dataclasses.replace(config, realweb=None if args.realweb == "none" else Path(args.realweb))
     if args.category_weights:
         try:
             config = dataclasses.replace(config, category_weights=parse_category_weights(args.category_weights))

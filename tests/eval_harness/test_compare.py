@@ -70,6 +70,36 @@ def test_quick_run_writes_report_for_every_method_and_seed(quick_run):
         assert 0 <= seed["scores"]["SFT"]["CIDEr"] and 0 <= seed["scores"]["SFT"]["decorative_agreement"] <= 1
 
 
+def test_the_chosen_rows_are_judged_on_real_pages_as_served(quick_run):
+    from eval_harness.realweb.records import DEFAULT_ROOT
+
+    work, result = quick_run
+    realweb = result["realweb"]
+    # the corpus's test split reports, so does the real-web test split; quick runs sample 2 images per set
+    assert realweb["split"] == "test" and realweb["methods"] == ["SFT", "SFT→MCM-DPO"] and realweb["per_set"] == 2
+    assert 0 < realweb["images"] <= 2 * len([d for d in DEFAULT_ROOT.iterdir() if d.is_dir()])
+    summary = result["summary"]
+    for name, runs in (("SFT", 1), ("SFT→MCM-DPO", 2)):
+        assert summary[name]["realweb.images"]["mean"] == realweb["images"]
+        shares = [summary[name][f"realweb.{k}_share"] for k in ("grounded", "ungrounded", "hidden", "honest")]
+        assert all(s["n"] == runs and 0 <= s["mean"] <= 1 for s in shares)
+        assert sum(s["mean"] for s in shares) <= 1 + 1e-9  # the rest: unanswered
+    for name in ("SFT→DPO", "MCM-DPO[response+image]"):  # not chosen: not exported, no real-web figure
+        assert summary[name]["realweb.grounded_share"]["n"] == 0
+    assert not list(work.rglob("*-onnx"))  # each exported model is removed once judged
+    md = (work / "out" / "comparison.md").read_text()
+    section = md.split("## Real pages", 1)[1]
+    assert f"{realweb['images']} images (2 per set, a seeded sample;" in section and "| realweb.honest_share |" in section
+    assert section.split("\n\n")[2].splitlines()[0] == "| metric | SFT | SFT→MCM-DPO |"
+
+
+def test_no_real_web_data_means_no_real_web_rows_and_the_report_says_so(tmp_path, caplog):
+    config = compare.parse_args(["--quick", "--realweb", str(tmp_path / "missing")])
+    assert compare.real_web(config, tmp_path) is None and "no real-web data" in caplog.text
+    assert compare.parse_args(["--quick", "--realweb", "none"]).realweb is None
+    assert compare.parse_args(["--split", "val"]).realweb_split == "dev"  # choose on dev
+
+
 def test_every_preference_method_gets_the_same_budget_from_the_same_sft(quick_run):
     work, result = quick_run
     for seed, data in result["seeds"].items():
@@ -109,6 +139,7 @@ def test_the_validation_split_serves_to_choose_and_says_so(quick_run, tmp_path):
     assert set(ids["evaluated"]) == val_ids and result["test_examples"] == len(val_ids)
     md = (out / "comparison.md").read_text()
     assert "(held-out val split)" in md and "the test split reports" in md
+    assert result["realweb"]["split"] == "dev" and result["realweb"]["methods"] == ["SFT"]  # choose on dev
 
 
 def test_own_mistake_pairs_reject_exactly_the_answers_the_model_got_wrong(quick_run, monkeypatch):
