@@ -569,7 +569,10 @@ def _refuse_overlap(stage: str, evaluated_ids: list[str], trained_ids: list[str]
 
 
 def _display(path: Path) -> str:
-    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+    """A path as the report shows it: relative to the repository, or to its parent (``../shared``)."""
+    if path.is_relative_to(REPO):
+        return str(path.relative_to(REPO))
+    return f"../{path.relative_to(REPO.parent)}" if path.is_relative_to(REPO.parent) else str(path)
 
 
 def _write_ids(path: Path, training: dict, evaluated_ids: list[str]) -> str:
