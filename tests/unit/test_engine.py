@@ -7,8 +7,7 @@ import torch
 from PIL import Image
 from transformers import AutoImageProcessor, AutoTokenizer, VisionEncoderDecoderModel
 
-from backend.engine import (AltTextEngine, EngineSettings, Hypothesis, OnnxModel, _advance_all, _Search, _without,
-                            reading_order_bans)
+from backend.engine import AltTextEngine, EngineSettings, Hypothesis, OnnxModel, _without, reading_order_bans
 from backend.modelinput import PageContext, build_model_input, pointer_ids
 from backend.honest import NO_DESCRIPTION
 
@@ -204,40 +203,6 @@ def _search_each_and_together(onnx: OnnxModel):
     together = onnx.beam_search_many([m.prompt_ids for m in inputs], hidden, num_beams=4, max_new_tokens=15)
     alone = [onnx.beam_search(m.prompt_ids, h, num_beams=4, max_new_tokens=15) for m, h in zip(inputs, hidden)]
     return together, alone
-
-
-def test_one_step_of_every_image_keeps_what_ranking_its_whole_vocabulary_keeps():
-    """The batched step ranks only each beam's best few tokens; it must choose the continuations
-    (and their order) that ranking every beam x vocabulary pair of the image would choose."""
-    rng = np.random.default_rng(7)
-    vocabulary, num_beams, eos = 50, 4, 0
-    for trial in range(40):
-        beams_per_image = [int(n) for n in rng.integers(1, num_beams + 1, size=5)]
-        searches, row = [], 0
-        for n in beams_per_image:
-            beams = [Hypothesis([int(t)], float(rng.normal(-2, 1))) for t in rng.integers(1, vocabulary, n)]
-            searches.append(_Search(beams, list(range(row, row + n))))
-            row += n
-        logp = rng.normal(-5, 2, size=(row, vocabulary))
-        logp[rng.random(logp.shape) < 0.3] = -np.inf  # banned tokens
-        logp[:, eos] += 3 * (trial % 2)  # half the trials end many hypotheses
-        expected = []
-        for search in searches:
-            scores = np.array([b.logprob for b in search.beams])[:, None] + logp[search.rows]
-            order = np.argsort(-scores.ravel(), kind="stable")
-            picked = []
-            for flat in order:
-                parent, token = divmod(int(flat), vocabulary)
-                picked.append((search.beams[parent].ids + [token], search.rows[parent]))
-                if sum(t != eos for (*_, t), _r in picked) == num_beams:
-                    break
-            expected.append(picked)
-        parents = _advance_all(searches, list(range(len(searches))), logp, num_beams, eos)
-        for i, search in enumerate(searches):
-            got = [(h.ids, None) for h in search.finished] + [(b.ids, r) for b, r in zip(search.beams, parents[i])]
-            want = [(ids, None) for ids, _r in expected[i] if ids[-1] == eos] + \
-                   [(ids, r) for ids, r in expected[i] if ids[-1] != eos]
-            assert got == want
 
 
 def test_images_searched_together_get_what_each_gets_alone(tiny_onnx):
