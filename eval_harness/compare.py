@@ -67,6 +67,7 @@ from transformers import AutoTokenizer  # noqa: E402
 from backend.modelinput import has_pointers  # noqa: E402
 from corpus.config import CorpusConfig, parse_category_weights  # noqa: E402
 from corpus.generate import made_with  # noqa: E402
+from eval_harness.realweb.records import DEFAULT_ROOT as REALWEB_ROOT  # noqa: E402
 from trainer.default_model import (  # noqa: E402
     Recipe, build_base, clean_examples, load_split, ocr_texts, own_mistake_pairs, preference, preference_examples, sft,
     sft_examples,
@@ -76,7 +77,7 @@ from trainer.tiny import BUNDLED_SIZE, ModelSize  # noqa: E402
 log = logging.getLogger("altlens.compare")
 
 if TYPE_CHECKING:
-    from trainer.gate import GateSets
+    from trainer.gate import GateSets, Inputs
 
 @dataclass(frozen=True)
 class Method:
@@ -196,7 +197,7 @@ class ComparisonConfig:
     # the corpus's category mix (corpus/config.py); None: the default mix that `make model` trains on
     category_weights: dict[str, float] | None = None
     # real pages (eval_harness.realweb's records); None, or a folder that is not there: no real-web rows
-    realweb: Path | None = REPO.parent / "shared" / "data" / "realweb"
+    realweb: Path | None = REALWEB_ROOT
     realweb_methods: tuple[str, ...] = REALWEB_METHODS  # those of `methods` judged on real pages
     realweb_per_set: int | None = None  # a seeded sample of each set's split (quick runs); None: all of it
 
@@ -406,9 +407,10 @@ class RealWeb:
     images: int
 
 
-def real_web(config: ComparisonConfig, corpus_dir: Path) -> RealWeb | None:
-    """The real-web set of this run, its images' text read once here (cached on disk for every seed), or None
-    when no row is to be judged on real pages or the data is not there (said in the log and the report)."""
+def real_web(config: ComparisonConfig, corpus_dir: Path) -> tuple[RealWeb, "Inputs"] | None:
+    """The real-web set of this run and its inputs in this process, its images' text read once here (cached on
+    disk for every seed), or None when no row is to be judged on real pages or the data is not there (said in
+    the log and the report)."""
     from trainer.default_model import corpus_known_world
     from trainer.gate import GateSets, prepare
 
@@ -421,22 +423,29 @@ def real_web(config: ComparisonConfig, corpus_dir: Path) -> RealWeb | None:
     sets = GateSets(realweb=config.realweb, realweb_split=config.realweb_split, realweb_per_set=config.realweb_per_set,
                     ocr=config.ocr, cache_dir=config.work_dir / "realweb", seen_area=world.seen_area)
     t = time.perf_counter()
-    images = len(prepare(sets)["realweb"].contexts)
+    inputs = prepare(sets)["realweb"]
+    images = len(inputs.contexts)
     log.info("real web: %d images of the %s split read in %.0f s", images, sets.realweb_split, time.perf_counter() - t)
-    return RealWeb(sets, world.to_info(), images)
+    return RealWeb(sets, world.to_info(), images), inputs
 
 
-def realweb_figures(model_dir: Path, realweb: RealWeb) -> dict[str, float | None]:
+def seed_inputs(realweb: RealWeb) -> "Inputs":
+    """The real-web inputs in a seed's own process: the text from the cache real_web() filled, not saved
+    (seeds running at once share the file)."""
+    from trainer.gate import OcrCache, realweb_inputs
+
+    return realweb_inputs(realweb.sets, OcrCache(realweb.sets.cache_dir / "ocr.json", realweb.sets.ocr))
+
+
+def realweb_figures(model_dir: Path, realweb: RealWeb, inputs: "Inputs") -> dict[str, float | None]:
     """The real-web judge's figures for one checkpoint, exported to ONNX and answering as the backend serves it."""
     from trainer.export import export_onnx
-    from trainer.gate import OcrCache, evaluate as served_figures, realweb_inputs
+    from trainer.gate import evaluate as served_figures
 
     onnx_dir = model_dir.parent / f"{model_dir.name}-onnx"
     export_onnx(model_dir, onnx_dir, {"trained": True, "known_world": realweb.known_world})
     try:
-        # the text comes from the cache real_web() filled; not saved here, since seeds running at once share it
-        cache = OcrCache(realweb.sets.cache_dir / "ocr.json", realweb.sets.ocr)
-        return served_figures(onnx_dir, {"realweb": realweb_inputs(realweb.sets, cache)})
+        return served_figures(onnx_dir, {"realweb": inputs})
     finally:
         shutil.rmtree(onnx_dir, ignore_errors=True)
 
@@ -468,9 +477,9 @@ def run(config: ComparisonConfig, command: str) -> dict:
     t = time.perf_counter()
     sft_scores, predictions = evaluate(sft_dir, eval_examples, decided_by, jar, config.recipe.pointed_categories)
     write_predictions(config.work_dir / "predictions-sft.jsonl", eval_examples, predictions)
-    realweb = real_web(config, corpus_dir)
+    realweb, realweb_inputs = real_web(config, corpus_dir) or (None, None)
     if realweb and "SFT" in config.realweb_methods:
-        sft_scores.update(realweb_figures(sft_dir, realweb))
+        sft_scores.update(realweb_figures(sft_dir, realweb, realweb_inputs))
     sft_result = {"scores": sft_scores, "checkpoint": _display(sft_dir), "steps": _steps(sft_dir),
                   "train_seconds": sft_info["train_seconds"], "reused_checkpoint": sft_info["reused"],
                   "eval_seconds": round(time.perf_counter() - t, 1), "records": len(sft_info["sft_records"])}
@@ -545,12 +554,14 @@ def run_seed(inputs: SeedInputs, seed: int, jar=None) -> dict:
     models, training = train_preferences(config, inputs.sft_dir, inputs.train_split, seed, inputs.feedback)
     _refuse_overlap(f"seed {seed}", inputs.evaluated_ids, training["pair_records"])
     scores, eval_seconds = {}, {}
+    judged = inputs.realweb and any(name in config.realweb_methods for name in models)
+    realweb_inputs = seed_inputs(inputs.realweb) if judged else None  # read once for every row of this seed
     for name, model_dir in models.items():
         t = time.perf_counter()
         scores[name], predictions = evaluate(model_dir, inputs.eval_examples, inputs.decided_by, jar,
                                              config.recipe.pointed_categories)
         if inputs.realweb and name in config.realweb_methods:
-            scores[name].update(realweb_figures(model_dir, inputs.realweb))
+            scores[name].update(realweb_figures(model_dir, inputs.realweb, realweb_inputs))
         eval_seconds[name] = round(time.perf_counter() - t, 1)
         write_predictions(config.work_dir / f"seed-{seed}" / f"predictions-{_slug(name)}.jsonl",
                           inputs.eval_examples, predictions)
