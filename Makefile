@@ -29,13 +29,15 @@ test-deps: system-packages node
 # Debian packages: Chromium and Firefox ESR (Playwright/Puppeteer cannot download
 # browsers here), Java for METEOR, the fonts the corpus generator draws with, and
 # the screen-reader test desktop (Xvfb, XTEST keys, D-Bus, AT-SPI, Orca; tests/screenreader).
+# Photographs the kind recogniser learns from (corpus/kinds.py).
+PHOTO_PACKAGES := lomiri-wallpapers mate-backgrounds
 SCREENREADER_PACKAGES := xvfb xdotool dbus-daemon dbus-bin at-spi2-core gir1.2-atspi-2.0 python3-pyatspi orca
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v firefox-esr >/dev/null || missing="$$missing firefox-esr"; \
 	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
-	for p in fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 fonts-noto-color-emoji $(SCREENREADER_PACKAGES); do \
+	for p in fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 fonts-noto-color-emoji $(PHOTO_PACKAGES) $(SCREENREADER_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -23,6 +23,7 @@ from PIL import Image
 
 from backend.grounding import ground_mentions, ocr_agreement
 from backend.honest import NO_DESCRIPTION, honest_answer
+from backend.kinds import KindRecogniser
 from backend.support import Evidence, KnownWorld, copies_text, is_readable
 from backend.modelinput import (ModelInput, PageContext, build_model_input, decode_response, encode_response,
                                 ocr_limit, pointer_ids, readable_text)
@@ -381,6 +382,7 @@ class AltTextEngine:
         info = json.loads(info_path.read_text()) if info_path.is_file() else {}
         self.trained = bool(info.get("trained", False))
         self.world = KnownWorld.from_info(info)
+        self.kinds = KindRecogniser.load(model_dir)  # names the kind in the honest form; None: no kind is named
         self.note = str(info.get("note", "" if self.trained else "untrained model: descriptions are meaningless"))
 
     @property
@@ -404,29 +406,29 @@ class AltTextEngine:
         order = pointers if self.settings.pointers_in_reading_order else []
         searched = self.model.beam_search_many([m.prompt_ids for m in inputs], hidden, self.settings.num_beams,
                                                self.settings.max_new_tokens, banned, order)
-        return [self._describe_one(m, h, c, o, found, b, order, image.size)
+        return [self._describe_one(m, h, c, o, found, b, order, image)
                 for m, h, c, o, found, b, image in zip(inputs, hidden, contexts, ocr_texts, searched, banned, images)]
 
     def _describe_one(self, model_input: ModelInput, hidden: np.ndarray, context: PageContext,
                       ocr_text: str, hypotheses: list[Hypothesis], banned: list[int],
-                      reading_order: list[int], image_size: tuple[int, int] = (0, 0)) -> Description:
+                      reading_order: list[int], image: Image.Image) -> Description:
         found = self._choose(model_input, hidden, context, ocr_text, hypotheses, banned, reading_order)
-        said = self._checked(found, context, ocr_text, image_size)
+        said = self._checked(found, context, ocr_text, image)
         if said is found:
             return found
         return replace(said, model_answer="" if found.decorative else found.description)
 
-    def _checked(self, found: Description, context: PageContext, ocr_text: str,
-                 image_size: tuple[int, int]) -> Description:
+    def _checked(self, found: Description, context: PageContext, ocr_text: str, image: Image.Image) -> Description:
         """What may be said of the model's answer ``found``: itself, or what the checks put in its place."""
         s = self.settings
+        image_size = image.size
         if s.redundant_in_control and redundant_in_control(context, ocr_text):
             return Description("", True, found.confidence, False, found.candidates)
         if not s.check_support or not (found.decorative or found.description):
             return found
         evidence = Evidence.of(context, ocr_text, image_size, self.world)
         if found.decorative:  # a claim that silences the image: believed only within the known world
-            return found if evidence.decorative_supported() else self._unsaid(found, ocr_text, evidence)
+            return found if evidence.decorative_supported() else self._unsaid(found, context, ocr_text, evidence, image)
         # The text read in an image larger than any image of text the model learned is not what it shows.
         large = evidence.reads_as_text() is False
         supported = [t for t in [found.description, *found.candidates]
@@ -436,13 +438,20 @@ class AltTextEngine:
         if found.low_confidence and supported:  # the safe form keeps to what is supported
             return Description(_shorten(min(supported, key=len), s.safe_max_words), False, found.confidence, True,
                                found.candidates)
-        return self._unsaid(found, ocr_text, evidence)
+        return self._unsaid(found, context, ocr_text, evidence, image)
 
-    def _unsaid(self, found: Description, ocr_text: str, evidence: Evidence) -> Description:
-        """What is said when none of the model's answers may be: the image's own text when it reads as
-        words — as its alt for an image the size of the images of text the model learned ("Possibly:"),
-        as "Text in image: ..." for a larger one — else "No description available". Always low-confidence."""
+    def _unsaid(self, found: Description, context: PageContext, ocr_text: str, evidence: Evidence,
+                image: Image.Image) -> Description:
+        """What is said when none of the model's answers may be. A photograph, when the kind recogniser
+        is sure of it: "Photo: <its caption>", or "Photo, no description available". Else the image's own
+        text when it reads as words — as its alt for an image the size of the images of text the model
+        learned ("Possibly:"), as "Text in image: ..." for a larger one — else "No description available".
+        Always low-confidence."""
         s = self.settings
+        kind = self.kinds.recognise(image, ocr_text)[0] if self.kinds is not None else ""
+        if kind == "photo":
+            said = honest_answer("photo", _shorten(context.caption, s.text_in_image_words))
+            return Description(said, False, found.confidence, True, found.candidates)
         text = readable_text(ocr_text)
         as_text = evidence.reads_as_text()
         if text and is_readable(text) and as_text is not None:

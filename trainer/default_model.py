@@ -402,7 +402,13 @@ def main(argv: list[str] | None = None) -> int:
                                  "known_world": corpus_known_world(corpus_dir / "train.jsonl").to_info()})
     (staging / "decoder_model_merged.onnx").unlink(missing_ok=True)  # the engine never loads it
     shutil.copytree(final, staging / "pytorch")  # retrain.py fine-tunes the served model from here
+    from eval_harness.realweb.records import DEFAULT_ROOT
+    from trainer.kinds import build as build_kinds
+
+    kinds = build_kinds(staging, Path(DEFAULT_ROOT), seed=recipe.seed, progress=log.info)  # kinds.json
+    log.info("kind recogniser: %s", json.dumps(kinds))
     report = evaluate(staging, load_split(corpus_dir, "test", ocr))
+    report["kinds"] = kinds
     (staging / "metrics.json").write_text(json.dumps(report, indent=2))
     log.info("held-out test: %s", json.dumps(report))
     if out.exists():

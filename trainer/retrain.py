@@ -74,6 +74,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.config import Config
 from backend.db import Database
+from backend.kinds import KINDS_FILE
 from backend.modelinput import PageContext
 from backend.models import ModelVersion, PreferencePair, RetrainRun
 from backend.registry import ModelRegistry
@@ -395,6 +396,7 @@ def _train_and_publish(s, registry, db, selection, checkpoint, outcome, work, st
     export_onnx(result.model_dir, package, {
         "trained": True, "base_version": outcome.counts["base_version"], **_known_world_of(registry),
         "note": f"{s.objective} on {outcome.counts['new_pairs']} new + {outcome.counts['replay_pairs']} replayed pairs"})
+    _carry_kinds(registry, package)
     if not _users_gate(s, registry, package, outcome):
         _record(db, registry, outcome, started)
         return outcome
@@ -429,6 +431,15 @@ def _users_gate(s: RetrainSettings, registry: ModelRegistry, package: Path, outc
         outcome.decision = f"rejected: candidate worse than {current} for users: {decision.summary()}"
         log.info("%s", outcome.decision)
     return decision.passed
+
+
+def _carry_kinds(registry: ModelRegistry, package: Path) -> None:
+    """The served model's kind recogniser (backend/kinds.py) goes with the candidate: it reads pixels, not
+    the captioning model, so feedback pairs do not change it."""
+    current = registry.current_version_name()
+    source = Path(registry.root) / current / KINDS_FILE if current else None
+    if source is not None and source.is_file():
+        shutil.copy2(source, package / KINDS_FILE)
 
 
 def _known_world_of(registry: ModelRegistry) -> dict:

@@ -59,3 +59,15 @@ def test_a_post_screenshot_names_the_handle_it_shows(describe):
     answer = describe(card, page_title="Social", file_name="screenshot.png", surrounding_text="Same energy",
                       width=card.width, height=card.height)
     assert "@khan13" in answer.description and "Power cut on the whole street" in answer.description
+
+
+def test_a_real_photograph_is_named_a_photo_and_nothing_more(describe):
+    """A photograph of the real-web dev split: the model's guess is unsupported, the kind recogniser
+    shipped with the model (kinds.json) is sure of the kind, so the listener hears that and no more."""
+    from eval_harness.realweb.records import DEFAULT_ROOT
+
+    photo = Image.open(DEFAULT_ROOT / "18F_18f.gsa.gov" / "images" / "assets__blog__a11yhack__a11yhack.jpg")
+    answer = describe(photo.convert("RGB"), width=photo.width, height=photo.height)
+    assert answer.description == "Photo, no description available" and answer.low_confidence
+    captioned = describe(photo.convert("RGB"), caption="Participants at the accessibility hackathon")
+    assert captioned.description == "Photo: Participants at the accessibility hackathon"

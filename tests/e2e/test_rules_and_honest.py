@@ -28,7 +28,8 @@ def test_decorative_by_rule_sends_nothing_and_a_real_photo_gets_the_honest_form(
 
     # The real photograph: the honest form, said as it is (no "Possibly:"), in the accessibility tree.
     photo_name = page.get_attribute("#real-photo", "alt")
-    assert parse_honest(photo_name) is not None, photo_name
+    # The kind recogniser (backend/kinds.py) is sure it is a photograph, and the figure has no caption.
+    assert parse_honest(photo_name) == ("Photo", ""), photo_name
     assert f'img "{photo_name}"' in page.locator("figure").aria_snapshot()
 
     asked = asked_for(ext.backend.database_url)

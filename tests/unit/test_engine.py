@@ -393,3 +393,30 @@ def test_an_answer_that_only_copies_the_text_of_a_large_image_says_what_it_is(ti
     assert big.low_confidence and parse_honest(big.description) == ("Text in image", big.description[15:])
     assert small.description == "Members only" and not small.low_confidence  # an image of text: its text
     assert junk.description == NO_DESCRIPTION and junk.low_confidence  # stray marks are not words
+
+
+def test_a_photograph_the_recogniser_is_sure_of_is_named_in_the_honest_form(tiny_onnx, monkeypatch):
+    from backend.honest import parse_honest
+
+    engine = _engine_answering(tiny_onnx, monkeypatch, [("A star on a gold ground", -0.01)], check_support=True)
+    photo = images()[0]
+    assert engine.kinds is None  # a model shipped without a recogniser names no kind
+    assert engine.describe([photo], [PageContext()], [""])[0].description == NO_DESCRIPTION
+    engine.kinds = _sure_of("photo")
+    captioned = PageContext(caption="Our team at the 2019 retreat in Denver, Colorado, on the first morning of spring")
+    said, plain, with_text = engine.describe([photo] * 3, [captioned, PageContext(), PageContext()],
+                                             ["", "", "Sign up for our newsletter today"])
+    assert said.description == "Photo: Our team at the 2019 retreat in Denver, Colorado, on the first"
+    assert said.low_confidence and parse_honest(said.description) == ("Photo", said.description[7:])
+    assert plain.description == "Photo, no description available" and plain.low_confidence
+    # more words than a photograph holds: the page around a photo, so its text is said, not "Photo"
+    assert not with_text.description.startswith("Photo") and with_text.low_confidence
+
+
+def _sure_of(kind):
+    from backend.kinds import FEATURE_NAMES, KINDS, KindRecogniser
+
+    intercept = np.full(len(KINDS), -20.0)
+    intercept[KINDS.index(kind)] = 20.0
+    return KindRecogniser(KINDS, np.zeros(len(FEATURE_NAMES)), np.ones(len(FEATURE_NAMES)),
+                          np.zeros((len(KINDS), len(FEATURE_NAMES))), intercept, {kind: 0.9}, {kind: 2})
