@@ -50,10 +50,13 @@ def _entropy(counts: np.ndarray) -> float:
 def features(image: Image.Image) -> np.ndarray:
     """The classifier's input for one image (see FEATURE_NAMES); the same for training and serving."""
     width, height = image.size
-    rgba = image.convert("RGBA")
-    if max(width, height) > WORK_SIDE:
-        scale = WORK_SIDE / max(width, height)
-        rgba = rgba.resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.BILINEAR)
+    factor = -(-max(width, height) // WORK_SIDE)  # reduce by a whole factor first: a box filter, cheap on large images
+    small = image.reduce(factor) if factor > 1 and image.mode in ("RGB", "RGBA", "L", "LA") else image
+    rgba = small.convert("RGBA")
+    if max(rgba.size) > WORK_SIDE:  # a mode reduce() does not take (palette, CMYK)
+        scale = WORK_SIDE / max(rgba.size)
+        rgba = rgba.resize((max(1, round(rgba.width * scale)), max(1, round(rgba.height * scale))),
+                           Image.Resampling.BILINEAR)
     pixels = np.asarray(rgba, dtype=np.float32)
     alpha = pixels[..., 3:4] / 255.0
     transparent_share = float((alpha < 0.5).mean())

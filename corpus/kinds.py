@@ -329,7 +329,7 @@ def graphics(rng: random.Random, n: int) -> list[KindExample]:
     return out
 
 
-def kind_examples(seed: int = 0, per_kind: int = 200, progress=print) -> list[KindExample]:
+def kind_examples(seed: int = 0, per_kind: int = 150, progress=print) -> list[KindExample]:
     """``per_kind`` labelled pictures of each kind (backend.kinds.KINDS), reproducible from ``seed``."""
     rng = random.Random(f"kinds:{seed}")
     docs = documents()

@@ -91,7 +91,7 @@ def choose_thresholds(predictions: list[tuple[str, str, float, int]], sayable: d
     return say_at, report
 
 
-def build(out_dir: Path, realweb: Path | None, seed: int = 0, per_kind: int = 200, progress=print) -> dict:
+def build(out_dir: Path, realweb: Path | None, seed: int = 0, per_kind: int = 150, progress=print) -> dict:
     """Fit on real assets, choose thresholds on real-web dev, write kinds.json; returns the figures."""
     from corpus.kinds import kind_examples
 
@@ -119,7 +119,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the model directory that gets kinds.json")
     parser.add_argument("--realweb", type=Path, default=None, help="real-web data (default: ../shared/data/realweb)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--per-kind", type=int, default=200)
+    parser.add_argument("--per-kind", type=int, default=150, help="pictures of each kind to learn from")
     args = parser.parse_args(argv)
     if args.realweb is None:
         from eval_harness.realweb.records import DEFAULT_ROOT

@@ -146,13 +146,17 @@ def test_feedback_to_published_model(live_backend, sample_dir, tmp_path):
     assert not list(live_backend.models_dir.glob(".staging-*"))
     assert len(runs(live_backend)) == 1
 
-    # 4. a good run publishes v0002 (ONNX + its checkpoint), and the running backend serves it
+    # 4. a good run publishes v0002 (ONNX + its checkpoint, and the served model's kind recogniser), and the
+    #    running backend serves it
+    kinds = (Path(__file__).resolve().parents[2] / "models" / "bundled" / "kinds.json").read_text()
+    (live_backend.models_dir / "v0001" / "kinds.json").write_text(kinds)
     code, out, err = retrain(live_backend, tmp_path, "--gate-tolerance", "1000", "--max-steps", "2")
     assert code == 0, err[-3000:]
     assert json.loads(out.strip().splitlines()[-1])["published_version"] == "v0002"
     assert registry.current_version_name() == "v0002"
     assert (live_backend.models_dir / "v0002" / "pytorch" / "config.json").is_file()
     assert json.loads((live_backend.models_dir / "v0002" / "altlens.json").read_text())["trained"] is True
+    assert (live_backend.models_dir / "v0002" / "kinds.json").read_text() == kinds
     published = runs(live_backend)[-1]
     assert published["version"] == "v0002" and published["decision"] == "published v0002"
     deadline = time.time() + 60
