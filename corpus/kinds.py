@@ -235,7 +235,6 @@ def charts(rng: random.Random, n: int, words: list[str]) -> list[KindExample]:
         values = [rng.uniform(1, 100) for _ in labels]
         with plt.style.context(rng.choice(styles)):
             fig, ax = plt.subplots(figsize=(rng.uniform(3.5, 9), rng.uniform(2.5, 6)), dpi=100)
-            x = range(len(labels))
             if kind == "bar":
                 ax.bar(labels, values)
             elif kind == "barh":
@@ -251,8 +250,8 @@ def charts(rng: random.Random, n: int, words: list[str]) -> list[KindExample]:
                 ax.pie(values, labels=labels, wedgeprops={"width": 0.4} if kind == "donut" else None)
             else:
                 ax.scatter([rng.gauss(0, 1) for _ in range(60)], [rng.gauss(0, 1) for _ in range(60)])
-            if kind not in ("pie", "donut") and rng.random() < 0.3:
-                ax.set_xticks(list(x)[:len(labels)], labels) if kind in ("line", "area") else None
+            if kind not in ("pie", "donut") and rng.random() < 0.3 and kind in ("line", "area"):
+                ax.set_xticks(range(len(labels)), labels)  # the draw is made for bars too, as the fitted model's was
             if rng.random() < 0.8:
                 ax.set_title(rng.choice(words))
             fig.tight_layout()
