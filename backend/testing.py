@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import uuid
 import subprocess
@@ -42,6 +43,19 @@ def postgres_schema(admin_url: str = POSTGRES_URL, prefix: str = "altlens_test_"
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def publish_with_bundled_kinds(model_dir: Path, tmp_path: Path) -> Path:
+    """A registry root whose current version is ``model_dir`` with the bundled model's kind recogniser
+    (models/bundled/kinds.json): what a listener hears of a real photograph, with a tiny model."""
+    from backend.registry import ModelRegistry
+
+    package = tmp_path / "with-kinds"
+    shutil.copytree(model_dir, package)
+    shutil.copy2(REPO / "models" / "bundled" / "kinds.json", package / "kinds.json")
+    root = tmp_path / "models"
+    ModelRegistry(root).publish(package)
+    return root
 
 
 def free_port() -> int:

@@ -7,9 +7,18 @@ dev split: the backend's support check turns the model's guess into the honest f
 """
 from __future__ import annotations
 
+import pytest
+
 from backend.honest import parse_honest
+from backend.testing import publish_with_bundled_kinds
 from conftest import wait_for_marks
 from tests.e2e.rules_page import BY_RULE, asked_for
+
+
+@pytest.fixture
+def tiny_model_root(tiny_onnx, tmp_path):
+    """The served model names a real photograph's kind as the bundled model does (its kinds.json)."""
+    return publish_with_bundled_kinds(tiny_onnx, tmp_path)
 
 
 def test_decorative_by_rule_sends_nothing_and_a_real_photo_gets_the_honest_form(ext, site):

@@ -3,8 +3,17 @@ photograph, as Firefox's own accessibility engine exposes them (same page as the
 suite's tests/e2e/test_rules_and_honest.py)."""
 from __future__ import annotations
 
+import pytest
+
 from backend.honest import parse_honest
+from backend.testing import publish_with_bundled_kinds
 from tests.e2e.rules_page import BY_RULE, asked_for
+
+
+@pytest.fixture
+def tiny_model_root(tiny_onnx, tmp_path):
+    """The served model names a real photograph's kind as the bundled model does (its kinds.json)."""
+    return publish_with_bundled_kinds(tiny_onnx, tmp_path)
 
 
 def test_decorative_by_rule_and_the_honest_form_in_firefox(ff, site):
