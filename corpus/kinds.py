@@ -27,6 +27,7 @@ import base64
 import io
 import random
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape as html_escape
 from pathlib import Path
@@ -48,7 +49,7 @@ PHOTO_FILES = {
         "Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm",
         "TwoWings", "Wood", "YellowFlower")],
 }
-DOC_ROOT = Path("node_modules")  # pinned by package-lock.json, so every machine renders the same documents
+DOC_ROOT = Path(__file__).resolve().parents[1] / "node_modules"  # pinned by package-lock.json, so every machine renders the same documents
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -193,6 +194,13 @@ def app_page(rng: random.Random, words: list[str], photo_paths: list[Path]) -> s
 
 
 def screenshots(rng: random.Random, n: int, docs: list[tuple[Path, str]]) -> list[KindExample]:
+    """Taken in a thread of their own: Playwright's sync API refuses a thread that already runs an
+    asyncio loop (a caller's own Playwright session, as in the test suite)."""
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(_screenshots, rng, n, docs).result()
+
+
+def _screenshots(rng: random.Random, n: int, docs: list[tuple[Path, str]]) -> list[KindExample]:
     from playwright.sync_api import sync_playwright
 
     words, photo_files = phrases(docs), photo_paths()

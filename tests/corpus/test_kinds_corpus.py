@@ -24,3 +24,14 @@ def test_documents_and_app_pages_are_made_of_real_words():
     assert len(docs) >= 20 and len(words) >= 100
     html = kinds.app_page(random.Random(0), words, kinds.photo_paths())
     assert "<nav" in html and any(w in html for w in words)
+
+
+def test_screenshots_are_taken_while_the_caller_holds_a_playwright_session():
+    """`make model` or a test suite may already run Playwright's sync API (an asyncio loop) in this thread."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=kinds.CHROMIUM, args=["--no-sandbox"])
+        shots = kinds.screenshots(random.Random(0), 2, kinds.documents())
+        browser.close()
+    assert [e.kind for e in shots] == ["screenshot", "screenshot"] and all(e.image.width >= 16 for e in shots)
