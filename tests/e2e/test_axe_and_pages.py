@@ -9,7 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from playwright.sync_api import expect
 
-from conftest import wait_for_marks, write_result
+from tests.e2e.conftest import wait_for_marks, write_result
 
 RULES = ["image-alt", "role-img-alt", "svg-img-alt", "input-image-alt", "button-name", "link-name"]
 

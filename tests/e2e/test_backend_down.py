@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import wait_for_marks
+from tests.e2e.conftest import wait_for_marks
 
 
 def test_backend_down_then_back(ext, site):

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from conftest import wait_for_marks
+from tests.e2e.conftest import wait_for_marks
 
 GENERATED = ["img-missing", "img-filename", "img-placeholder", "img-picture", "img-srcset", "img-data",
              "img-blob", "img-cross", "img-in-link", "img-in-button", "img-empty-alt-link", "svg-in-button",

@@ -7,7 +7,7 @@ import time
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from conftest import wait_for_marks
+from tests.e2e.conftest import wait_for_marks
 
 
 def focused(page) -> dict:

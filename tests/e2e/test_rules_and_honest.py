@@ -11,7 +11,7 @@ import pytest
 
 from backend.honest import parse_honest
 from backend.testing import publish_with_bundled_kinds
-from conftest import wait_for_marks
+from tests.e2e.conftest import wait_for_marks
 from tests.e2e.rules_page import BY_RULE, asked_for
 
 

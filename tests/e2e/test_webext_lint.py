@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import EXTENSION, REPO, copy_extension
+from tests.e2e.conftest import EXTENSION, REPO, copy_extension
 
 # Chrome needs background.service_worker; Firefox ignores it and uses background.scripts (DESIGN.md §5).
 ALLOWED_WARNINGS = {"BACKGROUND_SERVICE_WORKER_IGNORED"}
