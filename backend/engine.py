@@ -23,7 +23,7 @@ from PIL import Image
 
 from backend.grounding import ground_mentions, ocr_agreement
 from backend.honest import NO_DESCRIPTION, honest_answer
-from backend.kinds import KindRecogniser
+from backend.kinds import KindRecogniser, kind_in_file_name
 from backend.support import Evidence, KnownWorld, copies_text, is_readable
 from backend.modelinput import (ModelInput, PageContext, build_model_input, decode_response, encode_response,
                                 ocr_limit, pointer_ids, readable_text)
@@ -445,19 +445,24 @@ class AltTextEngine:
         """What is said when none of the model's answers may be. A photograph, when the kind recogniser
         is sure of it: "Photo: <its caption>", or "Photo, no description available". Else the image's own
         text when it reads as words — as its alt for an image the size of the images of text the model
-        learned ("Possibly:"), as "Text in image: ..." for a larger one — else "No description available".
+        learned ("Possibly:"), as "Text in image: ..." for a larger one ("Screenshot: ..." where its file
+        name says it is one) — else "No description available" ("Screenshot, no description available").
         Always low-confidence."""
         s = self.settings
-        kind = self.kinds.recognise(image, ocr_text)[0] if self.kinds is not None else ""
+        kind = kind_in_file_name(context.file_name)
+        if not kind and self.kinds is not None:
+            kind = self.kinds.recognise(image, ocr_text)[0]
         if kind == "photo":
             said = honest_answer("photo", _shorten(context.caption, s.text_in_image_words))
             return Description(said, False, found.confidence, True, found.candidates)
         text = readable_text(ocr_text)
         as_text = evidence.reads_as_text()
         if text and is_readable(text) and as_text is not None:
-            said = _shorten(text, s.safe_max_words) if as_text else honest_answer("text", _shorten(text, s.text_in_image_words))
+            label = "screenshot" if kind == "screenshot" else "text"
+            said = _shorten(text, s.safe_max_words) if as_text else honest_answer(label, _shorten(text, s.text_in_image_words))
             return Description(said, False, found.confidence, True, found.candidates)
-        return Description(NO_DESCRIPTION, False, found.confidence, True, found.candidates)
+        said = honest_answer("screenshot") if kind == "screenshot" else NO_DESCRIPTION
+        return Description(said, False, found.confidence, True, found.candidates)
 
     def _choose(self, model_input: ModelInput, hidden: np.ndarray, context: PageContext,
                 ocr_text: str, hypotheses: list[Hypothesis], banned: list[int],

@@ -20,6 +20,7 @@ threshold are never said. Trained by ``make model`` on installed real assets
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,17 @@ FEATURE_NAMES = (
     "cells_flat_min", "cells_flat_median", "cells_flat_max", "cells_mostly_flat", "cells_busy",
 )
 GRID = 4
+
+
+# "Screen Shot 2016-03-01 at 10.32.12.png", "screenshot-of-the-form.jpg", "Screenshot_20230101.png",
+# "screen-capture.png": what the author's own tools and words named the file. The pixels cannot tell a
+# screenshot from a chart or an illustration often enough to say so (LOG 2026-12-07); the file name can.
+SCREENSHOT_NAME = re.compile(r"screen[\s_.-]*(?:shot|cap(?:ture)?)", re.IGNORECASE)
+
+
+def kind_in_file_name(file_name: str) -> str:
+    """The kind the image's file name states ("screenshot"), or ""."""
+    return "screenshot" if SCREENSHOT_NAME.search(file_name or "") else ""
 
 
 def _entropy(counts: np.ndarray) -> float:

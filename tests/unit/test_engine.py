@@ -413,6 +413,28 @@ def test_a_photograph_the_recogniser_is_sure_of_is_named_in_the_honest_form(tiny
     assert not with_text.description.startswith("Photo") and with_text.low_confidence
 
 
+def test_an_image_whose_file_name_says_screenshot_is_named_one_in_the_honest_form(tiny_onnx, monkeypatch, tmp_path):
+    import json
+    import shutil
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_onnx, model_dir)
+    (model_dir / "altlens.json").write_text(json.dumps({"known_world": {"words": {}, "text_area": 300 * 100}}))
+    from backend.modelinput import encode_response
+
+    guess = encode_response(OnnxModel(model_dir).tokenizer, "A star on a gold ground")  # nothing supports it
+    monkeypatch.setattr(OnnxModel, "beam_search_many", lambda self, prompts, h, n, m, *bans: [
+        [Hypothesis(list(guess), -0.01 * len(guess))] for _ in prompts])
+    engine = AltTextEngine(model_dir, settings=EngineSettings(score_ocr_text=False))
+    engine.kinds = _sure_of("photo")  # the file name is the author's word, before the pixels' guess
+    shot = PageContext(width=1200, height=700, file_name="Screen Shot 2016-03-01 at 10.32.12.png")
+    read, unread = engine.describe(images()[:2], [shot, shot], ["Pull requests Issues Marketplace Explore", ""])
+    assert read.description == "Screenshot: Pull requests Issues Marketplace Explore" and read.low_confidence
+    assert unread.description == "Screenshot, no description available" and unread.low_confidence
+    plain = engine.describe(images()[:1], [PageContext(width=1200, height=700, file_name="team.png")], [""])[0]
+    assert plain.description == "Photo, no description available"
+
+
 def _sure_of(kind):
     from backend.kinds import FEATURE_NAMES, KINDS, KindRecogniser
 

@@ -81,3 +81,13 @@ def test_thresholds_are_the_least_that_reach_the_precision_goal_and_respect_the_
     # a kind right too rarely on dev is never said
     wrong = [("screenshot", "chart", 0.99, 0)] * 10
     assert choose_thresholds(wrong, {"chart": None})[0] == {}
+
+
+def test_a_file_named_by_a_screenshot_tool_or_its_author_is_a_screenshot():
+    from backend.kinds import kind_in_file_name
+
+    for name in ("Screen Shot 2016-03-01 at 10.32.12 AM.png", "Screenshot_20230101-101010.png",
+                 "screenshot-of-the-form.jpg", "screen-capture.png", "ScreenCap.PNG"):
+        assert kind_in_file_name(name) == "screenshot", name
+    for name in ("screen.png", "fullscreen-icon.svg", "screens.jpg", "IMG_4015.JPG", ""):
+        assert kind_in_file_name(name) == "", name
