@@ -9,8 +9,9 @@ captioning corpus's 64-pixel world:
   cropped and scaled as pages show photos, saved as JPEG at web qualities;
 * screenshot — real documents (the READMEs of the npm packages the tests
   install, rendered with markdown-it-py, some under a site's header bar or a
-  dark theme) in the Chromium the tests use, at phone to desktop widths,
-  cropped as authors crop them;
+  dark theme) and app-like pages built from their words (navigation bars, hero
+  photos, cards, forms, tables, video players, terminals), in the Chromium the
+  tests use, at phone to desktop widths, cropped as authors crop them;
 * chart — matplotlib bar, stacked bar, line, area, pie, donut and scatter charts
   labelled with words from those documents;
 * text — banners, headings and buttons: phrases from those documents in the
@@ -18,8 +19,8 @@ captioning corpus's 64-pixel world:
 * graphic — Font Awesome icons and brand marks, flat illustrations of shapes,
   gradients and rules.
 
-Reproducible from the seed; nothing is downloaded (``check`` names the package
-to install when an asset is missing).
+Reproducible from the seed (Chromium's rendering aside); nothing is downloaded:
+a missing asset raises MissingAsset with the package to install.
 """
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ PHOTO_FILES = {
         "Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm",
         "TwoWings", "Wood", "YellowFlower")],
 }
-DOC_ROOT = Path(__file__).resolve().parents[1] / "node_modules"  # pinned by package-lock.json, so every machine renders the same documents
+# Pinned by package-lock.json, so every machine renders the same documents.
+DOC_ROOT = Path(__file__).resolve().parents[1] / "node_modules"
 CHROMIUM = "/usr/bin/chromium"
 
 
