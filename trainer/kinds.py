@@ -27,11 +27,11 @@ from backend.modelinput import UNSEEN_SIZE_OCR_LIMIT
 PRECISION_GOAL = 0.9
 MIN_SAID = 5  # on dev, a kind named fewer times than this measures nothing
 THRESHOLDS = tuple(round(0.5 + 0.01 * k, 2) for k in range(50)) + (0.995, 0.999)
-# The real-web manifest's kind guesses, as the recogniser's kinds; the rest ("other", "decorative") are unknown.
 # The kinds that may be named, and the most words of text each may hold (None: any). A photograph holds at
 # most two: on dev, the pages around a photograph that look like one to the statistics hold more.
 SAYABLE: dict[str, int | None] = {"photo": 2, "screenshot": None, "chart": None}
 OCR_CHARACTERS = UNSEEN_SIZE_OCR_LIMIT  # the least the backend reads of any image: enough to count two words
+# The real-web manifest's kind guesses, as the recogniser's kinds; the rest ("other", "decorative") are unknown.
 REALWEB_KIND = {"photo": "photo", "screenshot": "screenshot", "chart/diagram": "chart", "logo": "graphic",
                 "icon": "graphic", "illustration": "graphic", "illustration/graphic": "graphic"}
 
