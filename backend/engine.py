@@ -421,12 +421,11 @@ class AltTextEngine:
     def _checked(self, found: Description, context: PageContext, ocr_text: str, image: Image.Image) -> Description:
         """What may be said of the model's answer ``found``: itself, or what the checks put in its place."""
         s = self.settings
-        image_size = image.size
         if s.redundant_in_control and redundant_in_control(context, ocr_text):
             return Description("", True, found.confidence, False, found.candidates)
         if not s.check_support or not (found.decorative or found.description):
             return found
-        evidence = Evidence.of(context, ocr_text, image_size, self.world)
+        evidence = Evidence.of(context, ocr_text, image.size, self.world)
         if found.decorative:  # a claim that silences the image: believed only within the known world
             return found if evidence.decorative_supported() else self._unsaid(found, context, ocr_text, evidence, image)
         # The text read in an image larger than any image of text the model learned is not what it shows.

@@ -78,7 +78,6 @@ def features(image: Image.Image) -> np.ndarray:
     codes = (quantised[..., 0] << 8) | (quantised[..., 1] << 4) | quantised[..., 2]
     counts = np.bincount(codes.ravel(), minlength=4096)
     ordered = np.sort(counts)[::-1] / codes.size
-    n_pixels = codes.size
 
     luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     dx = np.abs(np.diff(luma, axis=1))[:-1, :] if luma.shape[1] > 1 else np.zeros((max(luma.shape[0] - 1, 1), 1))
@@ -104,7 +103,7 @@ def features(image: Image.Image) -> np.ndarray:
         float((low > 235).mean()), float((high < 40).mean()),
         _entropy(np.bincount(np.clip(luma / 8, 0, 31).astype(np.int64).ravel(), minlength=32)),
         rows_flat, columns_flat, *_cells(gradient < 2),
-    ], dtype=np.float64) if n_pixels else np.zeros(len(FEATURE_NAMES))
+    ], dtype=np.float64)
 
 
 def _cells(flat: np.ndarray) -> list[float]:
@@ -129,10 +128,19 @@ class KindRecogniser:
     words_at_most: dict[str, int] = field(default_factory=dict)  # kind -> most words of its own text it may hold
 
     def probabilities(self, image: Image.Image) -> dict[str, float]:
-        z = (features(image) - self.mean) / self.scale
-        logits = self.coef @ z + self.intercept
+        return self.probabilities_of(features(image))
+
+    def probabilities_of(self, values: np.ndarray) -> dict[str, float]:
+        """The probability of each kind for one image's :func:`features`."""
+        logits = self.coef @ ((values - self.mean) / self.scale) + self.intercept
         exp = np.exp(logits - logits.max())
         return dict(zip(self.kinds, (exp / exp.sum()).tolist()))
+
+    def best(self, image: Image.Image) -> tuple[str, float]:
+        """The likeliest kind and its probability, whether or not it may be said."""
+        probabilities = self.probabilities(image)
+        kind = max(probabilities, key=probabilities.get)
+        return kind, probabilities[kind]
 
     def recognise(self, image: Image.Image, text_read: str = "") -> tuple[str, float]:
         """(kind, probability) when the kind may be said of this image, else ("", its best probability).
@@ -140,12 +148,11 @@ class KindRecogniser:
         ``text_read``: what OCR read in the image. A page around a photograph looks like a photograph to
         the pixel statistics; its text tells them apart, so a kind may carry a most number of words.
         """
-        probabilities = self.probabilities(image)
-        kind = max(probabilities, key=probabilities.get)
+        kind, probability = self.best(image)
         words = len(text_read.split())
-        if probabilities[kind] >= self.say_at.get(kind, 2.0) and words <= self.words_at_most.get(kind, words):
-            return kind, probabilities[kind]
-        return "", probabilities[kind]
+        if probability >= self.say_at.get(kind, 2.0) and words <= self.words_at_most.get(kind, words):
+            return kind, probability
+        return "", probability
 
     def to_dict(self) -> dict:
         return {"features": list(FEATURE_NAMES), "kinds": list(self.kinds), "mean": self.mean.tolist(),

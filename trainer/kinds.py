@@ -36,22 +36,15 @@ REALWEB_KIND = {"photo": "photo", "screenshot": "screenshot", "chart/diagram": "
                 "icon": "graphic", "illustration": "graphic", "illustration/graphic": "graphic"}
 
 
-def fit(examples) -> KindRecogniser:
-    """A multinomial logistic regression (scikit-learn) on standardised features; no threshold chosen yet."""
+def fit(x: np.ndarray, y: np.ndarray) -> KindRecogniser:
+    """A multinomial logistic regression (scikit-learn) on standardised features ``x`` (one row per picture,
+    :func:`backend.kinds.features`) and kind indices ``y``; no threshold chosen yet."""
     from sklearn.linear_model import LogisticRegression
 
-    x = np.stack([features(e.image) for e in examples])
-    y = np.array([KINDS.index(e.kind) for e in examples])
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=1.0, max_iter=2000).fit((x - mean) / scale, y)
     return KindRecogniser(KINDS, mean, scale, model.coef_, model.intercept_, {})
-
-
-def _best(recogniser: KindRecogniser, image: Image.Image) -> tuple[str, float]:
-    probabilities = recogniser.probabilities(image)
-    kind = max(probabilities, key=probabilities.get)
-    return kind, probabilities[kind]
 
 
 def dev_predictions(recogniser: KindRecogniser, realweb: Path) -> list[tuple[str, str, float, int]]:
@@ -68,7 +61,7 @@ def dev_predictions(recogniser: KindRecogniser, realweb: Path) -> list[tuple[str
             continue
         with Image.open(record.image_path) as image:
             words = len(reader.read(image.convert("RGB"), OCR_CHARACTERS).split())
-            out.append((reference, *_best(recogniser, image), words))
+            out.append((reference, *recogniser.best(image), words))
     return out
 
 
@@ -96,8 +89,11 @@ def build(out_dir: Path, realweb: Path | None, seed: int = 0, per_kind: int = 15
     from corpus.kinds import kind_examples
 
     examples = kind_examples(seed, per_kind, progress)
-    recogniser = fit(examples)
-    train_accuracy = float(np.mean([_best(recogniser, e.image)[0] == e.kind for e in examples]))
+    x = np.stack([features(e.image) for e in examples])
+    y = np.array([KINDS.index(e.kind) for e in examples])
+    recogniser = fit(x, y)
+    predicted = [max(p, key=p.get) for p in map(recogniser.probabilities_of, x)]
+    train_accuracy = float(np.mean([kind == e.kind for kind, e in zip(predicted, examples)]))
     figures = {"examples": dict(Counter(e.kind for e in examples)), "train_accuracy": round(train_accuracy, 3)}
     if realweb is not None and realweb.is_dir():
         predictions = dev_predictions(recogniser, realweb)
