@@ -10,9 +10,9 @@ one of:
   and target, the file name;
 * the image's own text, as OCR read it;
 * the model's *known world*: the words its training answers used for what it
-  learned to recognise from pixels alone (icons, emoji, charts, and the frame
-  words of other kinds, such as "Post"), each only for images no larger than
-  those it learned it from. A photograph larger than anything in that world
+  learned to recognise from pixels alone (icons, emoji, charts, said in several
+  answers, and the frame words of other kinds, such as "Post"), each only for
+  images no larger than those it learned it from. A photograph larger than anything in that world
   cannot borrow its words.
 
 The image's own text is the answer for an image of text the size the model learned
@@ -60,6 +60,9 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _LETTERS = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 FRAME_SHARE = 0.1  # a word in this share of one category's training answers is part of how it is spoken of
 MAX_REPEATS = 3  # a content word said more often than this is a decoding loop, whatever supports it
+# A picture category's word is learned from pixels only when at least this many training answers say it:
+# a brand the corpus shows once (read in its wordmark, or named by its link) was never learned by sight.
+LEARNED_AT_LEAST = 3
 
 
 def content_words(text: str) -> list[str]:
@@ -117,7 +120,8 @@ class KnownWorld:
 def known_world(examples: Iterable[tuple[str, str, int, int]]) -> KnownWorld:
     """From training answers ``(category, reference, width, height)``.
 
-    Every content word of a picture category's answers (icons, emoji, charts: learned from pixels), and
+    Every content word of a picture category's answers (icons, emoji, charts: learned from pixels) said in
+    at least :data:`LEARNED_AT_LEAST` of them, and
     the *frame* words of every other category: those in at least :data:`FRAME_SHARE` of its answers
     ("Post" in "Post by @sam: ..."), which are how the model speaks of a kind, not what one image shows.
     Each word keeps the largest image side it was learned for; the largest decorative image's area
@@ -137,12 +141,19 @@ def known_world(examples: Iterable[tuple[str, str, int, int]]) -> KnownWorld:
         words[word] = max(words.get(word, 0), side)
 
     per_category: dict[str, list[tuple[set[str], int]]] = {}
+    picture_counts: dict[str, int] = {}
     for category, reference, side in examples:
         said = set(content_words(reference))
         per_category.setdefault(category, []).append((said, side))
         if category in PICTURE_CATEGORIES:
             for word in said:
-                learn(word, side)
+                picture_counts[word] = picture_counts.get(word, 0) + 1
+    for category, answers in per_category.items():
+        if category in PICTURE_CATEGORIES:
+            for said, side in answers:
+                for word in said:
+                    if picture_counts[word] >= LEARNED_AT_LEAST:
+                        learn(word, side)
     for answers in per_category.values():
         counts: dict[str, int] = {}
         for said, _side in answers:

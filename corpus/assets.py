@@ -1,7 +1,11 @@
-"""Where fonts and icons come from: installed packages only, nothing downloaded.
+"""Where fonts, icons, logos, flags and emoji come from: installed packages only, nothing downloaded.
 
 Missing assets raise with the package to install, instead of silently falling
 back to other fonts, because a fallback would change the images a seed produces.
+Debian packages give the fonts (Makefile ``system-packages``), PyPI Font Awesome,
+and the npm packages pinned in ``package-lock.json`` (``make node``) the brand
+logos (simple-icons), flags (flag-icons) and two more emoji designs (OpenMoji,
+Twemoji), drawn from their SVG sources with resvg.
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from PIL import ImageFont
+from PIL import Image, ImageFont
 
 FONT_DIRS = {
     "dejavu": (Path("/usr/share/fonts/truetype/dejavu"), "fonts-dejavu-core fonts-dejavu-extra"),
@@ -95,6 +99,104 @@ def icon_font(style: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(_fontawesome_root() / "webfonts" / _STYLE_FILES[style]), size)
 
 
+# npm packages pinned in package-lock.json, installed by `make node` into the repository's node_modules.
+NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
+
+
+def node_package(name: str) -> Path:
+    root = NODE_MODULES / name
+    if not (root / "package.json").is_file():
+        raise MissingAsset(f"{root} is missing: make node (npm ci installs {name} from package-lock.json)")
+    return root
+
+
+def svg_image(path: Path, width: int, height: int) -> Image.Image:
+    """An SVG file drawn at exactly ``width`` x ``height`` on transparency (resvg: no browser, no network)."""
+    import io
+
+    import resvg_py
+
+    png = resvg_py.svg_to_bytes(svg_path=str(path), width=width, height=height)
+    with Image.open(io.BytesIO(png)) as image:
+        return image.convert("RGBA").resize((width, height), Image.LANCZOS) if image.size != (width, height) \
+            else image.convert("RGBA")
+
+
+@dataclass(frozen=True)
+class Brand:
+    """One simple-icons mark: the brand's name as it writes it, its slug (the SVG's file name) and colour."""
+
+    slug: str
+    title: str
+    color: tuple[int, int, int]
+
+    @property
+    def svg(self) -> Path:
+        return node_package("simple-icons") / "icons" / f"{self.slug}.svg"
+
+
+@lru_cache(maxsize=1)
+def brands() -> dict[str, Brand]:
+    data = json.loads((node_package("simple-icons") / "data" / "simple-icons.json").read_text())
+    out = {}
+    for entry in data:
+        slug = entry.get("slug") or _simple_icons_slug(entry["title"])
+        colour = entry["hex"]
+        out[slug] = Brand(slug, entry["title"], tuple(int(colour[i:i + 2], 16) for i in (0, 2, 4)))
+    return out
+
+
+def _simple_icons_slug(title: str) -> str:
+    """simple-icons' own rule for a title without an explicit slug (its sdk's titleToSlug)."""
+    import unicodedata
+
+    replacements = {"+": "plus", ".": "dot", "&": "and", "đ": "d", "ħ": "h", "ı": "i", "ĸ": "k", "ŀ": "l",
+                    "ł": "l", "ß": "ss", "ŧ": "t", "ø": "o"}
+    text = "".join(replacements.get(ch, ch) for ch in title.lower())
+    text = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in text if ch.isascii() and ch.isalnum())
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One flag-icons flag: ISO 3166 code and the country's English name."""
+
+    code: str
+    name: str
+
+    @property
+    def svg(self) -> Path:
+        return node_package("flag-icons") / "flags" / "4x3" / f"{self.code}.svg"
+
+
+@lru_cache(maxsize=1)
+def flags() -> dict[str, Flag]:
+    data = json.loads((node_package("flag-icons") / "country.json").read_text())
+    return {entry["code"]: Flag(entry["code"], entry["name"]) for entry in data if entry.get("iso")}
+
+
+# Emoji designs beside Noto Color Emoji (a font): the SVG file of one emoji, by its code points.
+EMOJI_DESIGNS = ("noto", "openmoji", "twemoji")
+
+
+def emoji_svg(design: str, char: str) -> Path:
+    """The SVG of ``char`` in one design: OpenMoji names files by upper-case code points joined by
+    "-" (variation selector kept where Unicode has it), Twemoji by lower-case ones without it."""
+    points = [f"{ord(c):X}" for c in char]
+    if design == "openmoji":
+        folder = node_package("openmoji") / "color" / "svg"
+        for candidate in ("-".join(points), "-".join(p for p in points if p != "FE0F")):
+            if (folder / f"{candidate}.svg").is_file():
+                return folder / f"{candidate}.svg"
+    elif design == "twemoji":
+        path = node_package("@twemoji/svg") / f"{'-'.join(p.lower() for p in points if p != 'FE0F')}.svg"
+        if path.is_file():
+            return path
+    else:
+        raise ValueError(f"{design!r} is not an SVG emoji design (one of {', '.join(EMOJI_DESIGNS[1:])})")
+    raise MissingAsset(f"{design} has no emoji {char!r}")
+
+
 def check_assets() -> None:
     """Fail early, with the package names, if anything the corpus renders from is missing."""
     for fonts in TEXT_FONTS.values():
@@ -102,3 +204,7 @@ def check_assets() -> None:
             _font_path(family, name)
     _font_path(*EMOJI_FONT)
     icon_index()
+    brands()
+    flags()
+    node_package("openmoji")
+    node_package("@twemoji/svg")

@@ -26,6 +26,11 @@ DEFECT_TYPES = (
 
 SPLITS = ("train", "val", "test")
 
+# The generator's version, written in each manifest: a corpus made by another version is not reused
+# (trainer/default_model.py, eval_harness/compare.py), since the same seed draws other examples.
+# 2: real brand logos, flags and emoji designs; splits by real asset (2026-12-07).
+GENERATOR = 2
+
 
 @dataclass(frozen=True)
 class CorpusConfig:

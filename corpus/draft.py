@@ -15,7 +15,9 @@ class Draft:
     is what a sighted but purpose-blind describer would write, and feeds the
     long-caption and described-decorative defects; ``near_misses`` are wrong but
     plausible answers (another action for the same icon, a typo, a wrong chart
-    maximum) and always go to ``rejected``.
+    maximum) and always go to ``rejected``. ``asset`` names the real asset the
+    picture is drawn from where it is one the test split must not share with
+    training ("brand:github", "flag:de", "emoji:twemoji:fire"); "" for the others.
     """
 
     category: str
@@ -28,6 +30,7 @@ class Draft:
     visual: str
     near_misses: list[str] = field(default_factory=list)
     lang: str = "en"
+    asset: str = ""
 
     @property
     def decorative(self) -> bool:

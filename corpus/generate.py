@@ -3,7 +3,9 @@
 Reproducibility: example ``i`` is drawn from ``random.Random(f"{seed}:{i}")``
 alone, so it does not depend on any other example; images are stored under the
 hash of their bytes. Splits are chosen by a hash of (image bytes, context), so an
-identical (image, context) pair can never sit in two splits. Exactly
+identical (image, context) pair can never sit in two splits, or, for pictures drawn
+from a real asset (a brand's logo, a flag, one design of an emoji), by the asset,
+so the test split holds assets training never saw. Exactly
 ``round(noise_share * n)`` examples of each split get a defective SFT target.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from tqdm import tqdm
 from backend.modelinput import PageContext
 from corpus import assets, banks, noise
 from corpus.categories import GENERATORS
-from corpus.config import CATEGORIES, SPLITS, CorpusConfig
+from corpus.config import CATEGORIES, GENERATOR, SPLITS, CorpusConfig
 from corpus.dom import context_from_html
 from corpus.draft import Draft
 
@@ -58,8 +60,13 @@ def encode_image(image: Image.Image, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-def split_of(image_bytes: bytes, context: dict, fractions: tuple[float, float, float]) -> str:
-    key = hashlib.sha256(image_bytes + json.dumps(context, sort_keys=True).encode()).digest()
+def split_of(image_bytes: bytes, context: dict, fractions: tuple[float, float, float], asset: str = "") -> str:
+    """By the real asset drawn where there is one (every use of a brand, flag or emoji design in one
+    split: the test split measures what the model makes of assets it never saw), else by (image, context)."""
+    if asset:
+        key = hashlib.sha256(f"asset:{asset}".encode()).digest()
+    else:
+        key = hashlib.sha256(image_bytes + json.dumps(context, sort_keys=True).encode()).digest()
     u = int.from_bytes(key[:8], "big") / 2**64
     if u < fractions[0]:
         return "train"
@@ -84,6 +91,7 @@ def make_example(config: CorpusConfig, index: int, category: str) -> tuple[dict,
         "decided_by": draft.decided_by,
         "reference": draft.reference,
         "decorative": draft.decorative,
+        "asset": draft.asset or None,
     }
     return record, draft, data, name
 
@@ -100,7 +108,7 @@ def generate(config: CorpusConfig, out_dir: Path, progress: bool = True) -> dict
         path = out_dir / "images" / name
         if not path.exists():
             path.write_bytes(data)
-        by_split[split_of(data, record["context"], config.split_fractions)].append((record, draft))
+        by_split[split_of(data, record["context"], config.split_fractions, draft.asset)].append((record, draft))
 
     counts: dict[str, dict] = {}
     for split, items in by_split.items():
@@ -112,7 +120,7 @@ def generate(config: CorpusConfig, out_dir: Path, progress: bool = True) -> dict
                 handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
         counts[split] = {"examples": len(items), "noisy": len(noisy),
                          "categories": {c: sum(r["category"] == c for r, _ in items) for c in CATEGORIES}}
-    manifest = {"seed": config.seed, "size": config.size, "noise_share": config.noise_share,
+    manifest = {"generator": GENERATOR, "seed": config.seed, "size": config.size, "noise_share": config.noise_share,
                 "split_fractions": list(config.split_fractions), "category_weights": config.category_weights,
                 "splits": counts}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -120,12 +128,14 @@ def generate(config: CorpusConfig, out_dir: Path, progress: bool = True) -> dict
 
 
 def made_with(out_dir: Path) -> tuple[int, int, dict[str, float]] | None:
-    """(seed, size, category mix) of the corpus in ``out_dir``, or None where there is none. A manifest
-    written before the mix was recorded holds the default mix, the only one there was."""
+    """(seed, size, category mix) of the corpus in ``out_dir``, or None where there is none or another
+    version of the generator made it (see :data:`corpus.config.GENERATOR`)."""
     manifest = Path(out_dir) / "manifest.json"
     if not manifest.is_file():
         return None
     data = json.loads(manifest.read_text())
+    if data.get("generator", 1) != GENERATOR:
+        return None
     return data.get("seed"), data.get("size"), data.get("category_weights", CorpusConfig().category_weights)
 
 

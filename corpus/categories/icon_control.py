@@ -13,9 +13,12 @@ import random
 from typing import Callable
 
 from corpus import assets, banks, render
+from corpus.categories import logo
 from corpus.dom import esc
 from corpus.draft import Draft
 
+# Share of this category's examples that are real brand logos (corpus/categories/logo.py).
+LOGO_SHARE = 0.3
 PRODUCTS = [("Trail 2 tent", "149"), ("Wool socks", "12"), ("Camping stove", "45"), ("Head torch", "19"),
             ("Sleeping bag", "89"), ("Water bottle", "15")]
 FILES = [("Annual report 2024", "annual-report-2024.pdf", "PDF"), ("Menu", "menu.pdf", "PDF"),
@@ -155,6 +158,8 @@ def _render(rng: random.Random, icon_name: str) -> tuple[object, str]:
 
 
 def make(rng: random.Random) -> Draft:
+    if rng.random() < LOGO_SHARE:
+        return logo.make(rng)
     icon_name, action, setting, href, decided_by = rng.choice(USES)
     product, price = rng.choice(PRODUCTS)
     file_title, file_name, file_format = rng.choice(FILES)

@@ -2,7 +2,9 @@
 
 The right alt is the text itself (W3C: images of text), so the image decides;
 the rejected near misses are the same text with a typo, truncated, or another
-label of the same kind.
+label of the same kind. Each phrase is an asset of one split only, so the test
+split's images of text hold phrases training never showed: it measures reading,
+not recall of a list.
 """
 from __future__ import annotations
 
@@ -69,7 +71,7 @@ def _button(rng: random.Random) -> Draft:
             f'<a class="btn" href="{esc(href)}">{img_tag(src, image.width, image.height)}</a></section>')
     return Draft("text", image, "GIF" if src.endswith(".gif") else "PNG", html, banks.page_title(rng, kind),
                  label, "image", f"a {render.color_name(bg)} button with the words {label}",
-                 [typo(rng, label), _other(rng, BUTTONS, label)])
+                 [typo(rng, label), _other(rng, BUTTONS, label)], asset=f"text:{label}")
 
 
 def _banner(rng: random.Random) -> Draft:
@@ -84,7 +86,7 @@ def _banner(rng: random.Random) -> Draft:
     html = f'<div class="promo-banner">{body}</div><ul class="products"><li>New arrivals</li><li>Best sellers</li></ul>'
     return Draft("text", image, "PNG", html, banks.page_title(rng, rng.choice(["shop", "local"])), text, "image",
                  f"a {render.color_name(bg)} promotional banner with large lettering",
-                 [typo(rng, text), _other(rng, BANNERS, text), " ".join(text.split()[:2])])
+                 [typo(rng, text), _other(rng, BANNERS, text), " ".join(text.split()[:2])], asset=f"text:{text}")
 
 
 def _heading(rng: random.Random) -> Draft:
@@ -101,7 +103,7 @@ def _heading(rng: random.Random) -> Draft:
     return Draft("text", image, "GIF" if src.endswith(".gif") else "PNG", html,
                  banks.page_title(rng, rng.choice(["local", "blog"])), text, "image",
                  f"the words {text} in {render.color_name(fg)} decorative lettering",
-                 [typo(rng, text), _other(rng, HEADINGS, text)])
+                 [typo(rng, text), _other(rng, HEADINGS, text)], asset=f"text:{text}")
 
 
 def _quote(rng: random.Random) -> Draft:
@@ -117,7 +119,7 @@ def _quote(rng: random.Random) -> Draft:
     other, other_author = rng.choice([q for q in QUOTES if q[0] != quote])
     return Draft("text", image, "PNG", html, banks.page_title(rng, "blog"), reference, "image",
                  f"a quotation in {render.color_name(fg)} serif type on a {render.color_name(bg)} card",
-                 [quote, f"{other} \u2014 {other_author}", f"{typo(rng, quote)} \u2014 {author}"])
+                 [quote, f"{other} \u2014 {other_author}", f"{typo(rng, quote)} \u2014 {author}"], asset=f"text:{quote}")
 
 
 def _post(rng: random.Random) -> Draft:
@@ -134,7 +136,8 @@ def _post(rng: random.Random) -> Draft:
     reference = f"Post by @{user}: {text}"
     return Draft("text", image, "PNG", html, banks.page_title(rng, "social"), reference, "image",
                  "a screenshot of a social media post with a round avatar and several lines of text",
-                 [text, f"Post by @{user}: {_other(rng, POSTS, text)}", f"Post by @{user}: {typo(rng, text)}"])
+                 [text, f"Post by @{user}: {_other(rng, POSTS, text)}", f"Post by @{user}: {typo(rng, text)}"],
+                 asset=f"text:{text}")
 
 
 KINDS = [(_button, 4), (_banner, 2), (_heading, 2), (_quote, 1), (_post, 2)]

@@ -13,13 +13,15 @@ from PIL import Image
 
 from backend.modelinput import PageContext, prepare_image
 from corpus import CATEGORIES, DEFECT_TYPES, CorpusConfig, generate
-from corpus.categories import icon_control
+from corpus import assets
+from corpus.categories import emoji, icon_control, logo
 from corpus.config import DECIDED_BY, SPLITS
 from corpus.dom import context_from_html
+from corpus.generate import made_with
 
 REPO = Path(__file__).resolve().parents[2]
 KEYS = {"id", "seed", "image_path", "html", "context", "category", "decided_by", "reference", "decorative",
-        "sft_target", "sft_defect", "rejected"}
+        "sft_target", "sft_defect", "rejected", "asset"}
 SIZE = 160
 
 
@@ -101,6 +103,58 @@ def test_no_identical_image_and_context_in_two_splits(records, corpus_dir):
     assert all(records[split] for split in SPLITS)
 
 
+def test_a_real_asset_is_in_one_split_only_so_the_test_split_holds_unseen_ones(tmp_path):
+    generate(CorpusConfig(seed=5, size=600), tmp_path, progress=False)
+    rows = load(tmp_path)
+    splits_of: dict[str, set[str]] = {}
+    for split in SPLITS:
+        for r in rows[split]:
+            if r["asset"]:
+                splits_of.setdefault(r["asset"], set()).add(split)
+    assert all(len(s) == 1 for s in splits_of.values())
+    kinds = Counter(a.split(":")[0] for a in splits_of)
+    assert {"brand", "flag", "emoji", "text"} <= set(kinds)
+    test_assets = {a for a, s in splits_of.items() if s == {"test"}}
+    train_assets = {a for a, s in splits_of.items() if s == {"train"}}
+    assert test_assets and not test_assets & train_assets
+    designs = {a.split(":")[1] for a in splits_of if a.startswith("emoji:")}
+    assert designs == set(assets.EMOJI_DESIGNS)
+    # the same emoji in another design may be in training: the test asks for a known name in an unseen design
+    names = Counter(a.split(":", 2)[2] for a in splits_of if a.startswith("emoji:"))
+    assert max(names.values()) > 1
+
+
+def test_logos_are_named_by_their_brand_and_lockups_show_the_name():
+    from backend.ocr import OcrReader
+
+    reader = OcrReader(enabled=True, timeout_s=60)
+    import random
+
+    walls = [logo._wall(random.Random(f"wall:{i}")) for i in range(6)]
+    for draft in walls:
+        brand = assets.brands()[draft.asset.split(":", 1)[1]]
+        assert draft.reference == brand.title and draft.category == "icon_control"
+        assert context_from_html(draft.html, draft.page_title).only_content
+    read = [reader.read(d.image) for d in walls]
+    assert sum(d.reference.casefold() in text.casefold() for d, text in zip(walls, read)) >= 4, read
+    social = logo._social(random.Random("social:1"))
+    assert social.asset.split(":", 1)[1] in logo.SOCIAL
+    assert social.image.size[0] == social.image.size[1] <= 32
+
+
+def test_flags_and_emoji_designs_are_drawn_from_their_svgs():
+    import random
+
+    flag = emoji._flag(random.Random("flag:2"))
+    code = flag.asset.split(":", 1)[1]
+    assert flag.reference == assets.flags()[code].name and flag.image.width * 3 == flag.image.height * 4
+    for design in assets.EMOJI_DESIGNS:
+        picture = emoji.emoji_picture("\U0001F525", design, 32)
+        assert picture.size == (32, 32) and picture.getbbox()  # fire, drawn, not blank
+    with pytest.raises(assets.MissingAsset):
+        assets.emoji_svg("twemoji", "\U000E0000")
+
+
 def test_noise_share_is_as_configured(records):
     for split in SPLITS:
         rows = records[split]
@@ -144,6 +198,10 @@ def test_cli_writes_splits_and_manifest(tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert sum(v["examples"] for v in manifest["splits"].values()) == 12
     assert sum(len((tmp_path / f"{s}.jsonl").read_text().splitlines()) for s in SPLITS) == 12
+    assert made_with(tmp_path) == (0, 12, CorpusConfig().category_weights)
+    manifest["generator"] = 1  # made by the generator before real assets: never reused as this one's
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert made_with(tmp_path) is None
 
 
 def test_cli_category_weights_change_the_mix_and_bad_ones_are_refused(tmp_path):

@@ -7,8 +7,8 @@ from backend.modelinput import PageContext
 from backend.support import (Evidence, KnownWorld, content_words, copies_text, is_readable, known_world,
                              unsupported_words)
 
-WORLD = known_world([("icon_control", "Shopping cart", 32, 32), ("emoji", "Trophy", 48, 48),
-                     ("chart", "Bar chart: Revenue by region, highest West", 216, 144)]
+WORLD = known_world(3 * [("icon_control", "Shopping cart", 32, 32), ("emoji", "Trophy", 48, 48),
+                         ("chart", "Bar chart: Revenue by region, highest West", 216, 144)]
                     + [("text", f"Members only {i}", 300, 60) for i in range(20)])
 
 
@@ -20,6 +20,15 @@ def test_the_known_world_holds_picture_answers_and_frame_words():
     assert texts.words == {"post": 280, "message": 280, "number": 280}  # frame words, not one image's text
     assert KnownWorld.from_info({"known_world": WORLD.to_info()}) == WORLD
     assert KnownWorld.from_info({}) == KnownWorld()
+
+
+def test_a_picture_word_is_learned_only_when_several_training_answers_say_it():
+    world = known_world(30 * [("icon_control", "Search", 24, 24)] + 2 * [("emoji", "Trophy", 48, 48)]
+                        + 28 * [("emoji", "Fire", 20, 20)]
+                        + [("icon_control", "Katana", 140, 40), ("icon_control", "Share on Katana", 32, 32)])
+    # "trophy" twice, "katana" twice (a brand read once in its wordmark, named once by its link)
+    assert world.words == {"search": 24, "fire": 20}
+    assert known_world(3 * [("emoji", "Trophy", 48, 48)]).words == {"trophy": 48}
 
 
 def test_decorative_is_supported_only_up_to_the_largest_decorative_image_learned():
