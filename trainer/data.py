@@ -277,8 +277,8 @@ def _parse_corpus(base: Path, where: str, record: Mapping[str, Any]) -> list[Pre
         chosen_decorative=not chosen.strip(),
         image_path=image_path,
         source=where,
-        meta={k: record[k] for k in ("id", "category", "decided_by", "reference", "decorative", "sft_defect", "html")
-              if k in record},
+        meta={k: record[k] for k in ("id", "category", "decided_by", "reference", "decorative", "sft_defect", "html",
+                                     "asset") if k in record},
     )
     rejected = record.get("rejected") or []
     if not isinstance(rejected, list):

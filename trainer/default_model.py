@@ -348,6 +348,20 @@ def category_accuracy(examples, predictions) -> dict[str, float]:
     return {k: sum(v) / len(v) for k, v in sorted(hits.items())}
 
 
+def asset_accuracy(examples, predictions) -> dict[str, dict]:
+    """Right answers per kind of real asset (corpus/README.md, "Unseen assets"): on the test split every
+    brand, flag, emoji design and phrase here is one training never showed, so this is generalisation."""
+    from eval_harness.metrics import normalize_for_match
+
+    hits: dict[str, list[bool]] = {}
+    for ex, pred in zip(examples, predictions):
+        asset = ex.example.meta.get("asset")
+        if asset:
+            right = not pred.decorative and normalize_for_match(pred.text) == normalize_for_match(ex.reference.texts[0])
+            hits.setdefault(asset.split(":", 1)[0], []).append(right)
+    return {k: {"examples": len(v), "right": sum(v) / len(v)} for k, v in sorted(hits.items())}
+
+
 def evaluate(model_dir: Path, examples: list[PreferenceExample]) -> dict:
     """The paper's metrics and per-category accuracy of an ONNX model on corpus examples, and the
     unseen-phrase probe (eval_harness/unseen_text.py): the test split repeats phrases training saw."""
@@ -360,6 +374,7 @@ def evaluate(model_dir: Path, examples: list[PreferenceExample]) -> dict:
     sheet = score(predictions, [e.reference for e in eval_examples])
     return {"examples": len(eval_examples), "metrics": sheet.corpus,
             "category_accuracy": category_accuracy(eval_examples, predictions),
+            "asset_accuracy": asset_accuracy(eval_examples, predictions),
             "unseen_text": unseen_text.run(model_dir)}
 
 
