@@ -4,8 +4,9 @@ Missing assets raise with the package to install, instead of silently falling
 back to other fonts, because a fallback would change the images a seed produces.
 Debian packages give the fonts (Makefile ``system-packages``), PyPI Font Awesome,
 and the npm packages pinned in ``package-lock.json`` (``make node``) the brand
-logos (simple-icons), flags (flag-icons) and two more emoji designs (OpenMoji,
-Twemoji), drawn from their SVG sources with resvg.
+logos (simple-icons), flags (flag-icons), two more icon designs (Tabler,
+Bootstrap Icons) and two more emoji designs (OpenMoji, Twemoji), drawn from their
+SVG sources with resvg.
 """
 from __future__ import annotations
 
@@ -175,6 +176,18 @@ def flags() -> dict[str, Flag]:
     return {entry["code"]: Flag(entry["code"], entry["name"]) for entry in data if entry.get("iso")}
 
 
+# Icon designs beside Font Awesome (a font): npm package and where one icon's SVG lies in it.
+ICON_SETS = {"tabler": ("@tabler/icons", "icons/outline/{name}.svg"), "bootstrap": ("bootstrap-icons", "icons/{name}.svg")}
+
+
+def icon_svg(design: str, name: str) -> Path:
+    package, pattern = ICON_SETS[design]
+    path = node_package(package) / pattern.format(name=name)
+    if not path.is_file():
+        raise MissingAsset(f"{package} has no icon {name!r}")
+    return path
+
+
 # Emoji designs beside Noto Color Emoji (a font): the SVG file of one emoji, by its code points.
 EMOJI_DESIGNS = ("noto", "openmoji", "twemoji")
 
@@ -208,3 +221,5 @@ def check_assets() -> None:
     flags()
     node_package("openmoji")
     node_package("@twemoji/svg")
+    for package, _pattern in ICON_SETS.values():
+        node_package(package)

@@ -68,6 +68,23 @@ def icon_image(icon: assets.Icon, style: str, size: int, fg: Color, shape: str =
     return image
 
 
+def svg_icon_image(path, size: int, fg: Color, shape: str = "none", bg: Color = (255, 255, 255)) -> Image.Image:
+    """An SVG icon (one-colour line or fill drawing) in ``fg``, framed as :func:`icon_image` frames glyphs."""
+    pad = max(2, size // 4) if shape != "none" else max(1, size // 10)
+    full = size + 2 * pad
+    image = Image.new("RGBA", (full, full), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    if shape == "circle":
+        draw.ellipse((0, 0, full - 1, full - 1), fill=bg)
+    elif shape == "square":
+        draw.rounded_rectangle((0, 0, full - 1, full - 1), radius=full // 5, fill=bg)
+    mark = assets.svg_image(path, size, size)
+    ink = Image.new("RGBA", mark.size, tuple(fg) + (255,))
+    ink.putalpha(mark.getchannel("A"))
+    image.alpha_composite(ink, (pad, pad))
+    return image
+
+
 def emoji_image(char: str, size: int) -> Image.Image:
     """A Noto Color Emoji glyph drawn at the font's native size, then scaled like a web emoji."""
     font = assets.emoji_font()

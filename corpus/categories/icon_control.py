@@ -1,4 +1,7 @@
-"""Icons alone in a link or button: the alt is the action or destination.
+"""Icons and logos alone in a link or button: the alt is the action or destination.
+
+Icons are drawn in three designs (Font Awesome, Tabler, Bootstrap Icons); logos
+come from corpus/categories/logo.py.
 
 The same picture means different things in different places (a magnifier is
 "Search" in a header and "Zoom in" on a photo viewer; an X is "Close" in a
@@ -136,6 +139,25 @@ for _brand, (_name, _share, _profile) in BRANDS.items():
     if _share:
         USES.append((_brand, f"Share on {_name}", "share_bar", _share + "https%3A%2F%2Fexample.com%2Fa", "both"))
 
+# The same icons in the other designs pages use (Tabler outline, Bootstrap Icons): Font Awesome name -> (tabler,
+# bootstrap) file names. Each (design, icon) is an asset of one split (corpus/generate.py), so the test split
+# shows known actions in drawings training never showed.
+DESIGNS = ("fontawesome", "tabler", "bootstrap")
+OTHER_DESIGNS = {
+    "magnifying-glass": ("search", "search"), "cart-shopping": ("shopping-cart", "cart"), "heart": ("heart", "heart"),
+    "xmark": ("x", "x-lg"), "trash-can": ("trash", "trash"), "chevron-right": ("chevron-right", "chevron-right"),
+    "chevron-left": ("chevron-left", "chevron-left"), "arrow-left": ("arrow-left", "arrow-left"),
+    "bars": ("menu-2", "list"), "bell": ("bell", "bell"), "gear": ("settings", "gear"), "pen": ("pencil", "pencil"),
+    "share-nodes": ("share", "share"), "download": ("download", "download"), "house": ("home", "house"),
+    "user": ("user", "person"), "circle-question": ("help-circle", "question-circle"),
+    "location-dot": ("map-pin", "geo-alt"), "globe": ("world", "globe"), "envelope": ("mail", "envelope"),
+    "phone": ("phone", "telephone"), "print": ("printer", "printer"), "plus": ("plus", "plus-lg"),
+    "minus": ("minus", "dash-lg"), "play": ("player-play", "play-fill"), "pause": ("player-pause", "pause-fill"),
+    "expand": ("maximize", "arrows-fullscreen"), "volume-high": ("volume", "volume-up"), "bold": ("bold", "type-bold"),
+    "italic": ("italic", "type-italic"), "underline": ("underline", "type-underline"), "list-ul": ("list", "list-ul"),
+    "link": ("link", "link-45deg"), "image": ("photo", "image"),
+}
+
 ACTIONS_BY_ICON: dict[str, set[str]] = {}
 ACTIONS_BY_SETTING: dict[str, set[str]] = {}
 for _icon, _action, _setting, _href, _ in USES:
@@ -143,7 +165,8 @@ for _icon, _action, _setting, _href, _ in USES:
     ACTIONS_BY_SETTING.setdefault(_setting, set()).add(_action)
 
 
-def _render(rng: random.Random, icon_name: str) -> tuple[object, str]:
+def _render(rng: random.Random, icon_name: str) -> tuple[object, str, str]:
+    """(picture, Font Awesome's label of what it shows, asset: the design and icon drawn, "" for brands)."""
     icon = assets.icon(icon_name)
     if "brands" in icon.styles:
         style, fg = "brands", BRAND_COLORS.get(icon_name, (33, 37, 41))
@@ -153,8 +176,16 @@ def _render(rng: random.Random, icon_name: str) -> tuple[object, str]:
     bg = (255, 255, 255)
     if shape != "none":
         bg, fg = fg, (255, 255, 255)
-    image = render.icon_image(icon, style, rng.randrange(14, 33), fg, shape, bg)
-    return image, icon.label
+    size = rng.randrange(14, 33)
+    if icon_name not in OTHER_DESIGNS:
+        return render.icon_image(icon, style, size, fg, shape, bg), icon.label, ""
+    design = rng.choice(DESIGNS)
+    if design == "fontawesome":
+        image = render.icon_image(icon, style, size, fg, shape, bg)
+    else:
+        name = OTHER_DESIGNS[icon_name][DESIGNS.index(design) - 1]
+        image = render.svg_icon_image(assets.icon_svg(design, name), size, fg, shape, bg)
+    return image, icon.label, f"icon:{design}:{icon_name}"
 
 
 def make(rng: random.Random) -> Draft:
@@ -167,7 +198,7 @@ def make(rng: random.Random) -> Draft:
             "file_name": file_name, "file_format": file_format}
     action = action.format(**fill)
     href = href.format(**fill)
-    image, label = _render(rng, icon_name)
+    image, label, asset = _render(rng, icon_name)
     ext = "gif" if rng.random() < 0.15 else "png"
     src = banks.image_src(rng, icon_name, ext)
     img = f'<img src="{esc(src)}" width="{image.width}" height="{image.height}">'
@@ -182,4 +213,4 @@ def make(rng: random.Random) -> Draft:
     kind_word = "logo" if icon_name in BRANDS else "icon"
     near.append(f"{label} {kind_word}")
     return Draft("icon_control", image.convert("RGBA") if ext == "png" else image, ext.upper(), html,
-                 banks.page_title(rng, kind), action, decided_by, f"a {label.lower()} {kind_word}", near)
+                 banks.page_title(rng, kind), action, decided_by, f"a {label.lower()} {kind_word}", near, asset=asset)

@@ -113,7 +113,7 @@ def test_a_real_asset_is_in_one_split_only_so_the_test_split_holds_unseen_ones(t
                 splits_of.setdefault(r["asset"], set()).add(split)
     assert all(len(s) == 1 for s in splits_of.values())
     kinds = Counter(a.split(":")[0] for a in splits_of)
-    assert {"brand", "flag", "emoji", "text"} <= set(kinds)
+    assert {"brand", "flag", "emoji", "text", "icon"} <= set(kinds)
     test_assets = {a for a, s in splits_of.items() if s == {"test"}}
     train_assets = {a for a, s in splits_of.items() if s == {"train"}}
     assert test_assets and not test_assets & train_assets
@@ -140,6 +140,23 @@ def test_logos_are_named_by_their_brand_and_lockups_show_the_name():
     social = logo._social(random.Random("social:1"))
     assert social.asset.split(":", 1)[1] in logo.SOCIAL
     assert social.image.size[0] == social.image.size[1] <= 32
+
+
+def test_every_icon_has_its_other_designs_and_each_design_draws():
+    for fa_name, names in icon_control.OTHER_DESIGNS.items():
+        assets.icon(fa_name)
+        for design, name in zip(icon_control.DESIGNS[1:], names):
+            assets.icon_svg(design, name)
+    import random
+
+    drawn = {}
+    for i in range(200):
+        draft = icon_control.make(random.Random(f"designs:{i}"))
+        if draft.asset.startswith("icon:"):
+            drawn.setdefault(draft.asset.split(":")[1], draft)
+    assert set(drawn) == set(icon_control.DESIGNS)
+    for draft in drawn.values():
+        assert draft.image.getbbox() and max(draft.image.size) <= 64
 
 
 def test_flags_and_emoji_designs_are_drawn_from_their_svgs():
