@@ -52,9 +52,9 @@ def text_box(rng: random.Random, text: str, style: str, size: int, fg: Color, bg
     return image
 
 
-def icon_image(icon: assets.Icon, style: str, size: int, fg: Color, shape: str = "none",
-               bg: Color = (255, 255, 255)) -> Image.Image:
-    """An icon glyph on transparency, or on a filled circle/rounded square (as badges and FABs are)."""
+def _frame(size: int, shape: str, bg: Color) -> tuple[Image.Image, int]:
+    """A transparent canvas for an icon of ``size``, with a filled circle or rounded square behind it
+    (as badges and FABs are) or none; and the padding the icon sits at."""
     pad = max(2, size // 4) if shape != "none" else max(1, size // 10)
     full = size + 2 * pad
     image = Image.new("RGBA", (full, full), (0, 0, 0, 0))
@@ -63,21 +63,21 @@ def icon_image(icon: assets.Icon, style: str, size: int, fg: Color, shape: str =
         draw.ellipse((0, 0, full - 1, full - 1), fill=bg)
     elif shape == "square":
         draw.rounded_rectangle((0, 0, full - 1, full - 1), radius=full // 5, fill=bg)
+    return image, pad
+
+
+def icon_image(icon: assets.Icon, style: str, size: int, fg: Color, shape: str = "none",
+               bg: Color = (255, 255, 255)) -> Image.Image:
+    """A Font Awesome glyph on transparency, or on a filled circle/rounded square."""
+    image, _pad = _frame(size, shape, bg)
     font = assets.icon_font(style, size)
-    draw.text((full / 2, full / 2), chr(icon.codepoint), font=font, fill=fg, anchor="mm")
+    ImageDraw.Draw(image).text((image.width / 2, image.height / 2), chr(icon.codepoint), font=font, fill=fg, anchor="mm")
     return image
 
 
 def svg_icon_image(path, size: int, fg: Color, shape: str = "none", bg: Color = (255, 255, 255)) -> Image.Image:
-    """An SVG icon (one-colour line or fill drawing) in ``fg``, framed as :func:`icon_image` frames glyphs."""
-    pad = max(2, size // 4) if shape != "none" else max(1, size // 10)
-    full = size + 2 * pad
-    image = Image.new("RGBA", (full, full), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    if shape == "circle":
-        draw.ellipse((0, 0, full - 1, full - 1), fill=bg)
-    elif shape == "square":
-        draw.rounded_rectangle((0, 0, full - 1, full - 1), radius=full // 5, fill=bg)
+    """An SVG icon (a one-colour line or fill drawing) in ``fg``, framed as :func:`icon_image` frames glyphs."""
+    image, pad = _frame(size, shape, bg)
     mark = assets.svg_image(path, size, size)
     ink = Image.new("RGBA", mark.size, tuple(fg) + (255,))
     ink.putalpha(mark.getchannel("A"))
