@@ -20,13 +20,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--category-weights", nargs="+", default=[], metavar="CATEGORY=WEIGHT",
                         help="change the category mix, e.g. emoji=0.5 text=0.1 (unnamed categories keep "
                              f"their defaults: {defaults.category_weights})")
+    parser.add_argument("--real-assets", action="store_true",
+                        help="draw real logos, flags and icon and emoji designs, split by asset (corpus/README.md)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
         weights = parse_category_weights(args.category_weights)
     except ValueError as error:
         parser.error(f"--category-weights: {error}")
-    config = CorpusConfig(seed=args.seed, size=args.size, noise_share=args.noise_share, category_weights=weights)
+    config = CorpusConfig(seed=args.seed, size=args.size, noise_share=args.noise_share, category_weights=weights,
+                          real_assets=args.real_assets)
     manifest = generate(config, args.out, progress=not args.quiet)
     print(json.dumps({s: v["examples"] for s, v in manifest["splits"].items()}))
 

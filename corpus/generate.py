@@ -3,9 +3,9 @@
 Reproducibility: example ``i`` is drawn from ``random.Random(f"{seed}:{i}")``
 alone, so it does not depend on any other example; images are stored under the
 hash of their bytes. Splits are chosen by a hash of (image bytes, context), so an
-identical (image, context) pair can never sit in two splits, or, for pictures drawn
-from a real asset (a brand's logo, a flag, one design of an emoji), by the asset,
-so the test split holds assets training never saw. Exactly
+identical (image, context) pair can never sit in two splits, or, with real assets,
+for pictures drawn from one (a brand's logo, a flag, one design of an icon or an
+emoji, a phrase), by the asset, so the test split holds assets training never saw. Exactly
 ``round(noise_share * n)`` examples of each split get a defective SFT target.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from backend.modelinput import PageContext
 from corpus import assets, banks, noise
-from corpus.categories import GENERATORS
+from corpus.categories import GENERATORS, REAL_ASSET_GENERATORS
 from corpus.config import CATEGORIES, GENERATOR, SPLITS, CorpusConfig
 from corpus.dom import context_from_html
 from corpus.draft import Draft
@@ -76,7 +76,10 @@ def split_of(image_bytes: bytes, context: dict, fractions: tuple[float, float, f
 def make_example(config: CorpusConfig, index: int, category: str) -> tuple[dict, Draft, bytes, str]:
     """(record without SFT fields, draft, image bytes, image file name)."""
     rng = random.Random(f"{config.seed}:{index}")
-    draft = GENERATORS[category](rng)
+    make = REAL_ASSET_GENERATORS.get(category, GENERATORS[category]) if config.real_assets else GENERATORS[category]
+    draft = make(rng)
+    if not config.real_assets:
+        draft.asset = ""  # without real assets, every example is split by (image, context)
     draft.lang = rng.choice(banks.LANGS)
     context = context_from_html(draft.html, draft.page_title, draft.lang)
     data = encode_image(draft.image, draft.image_format)
@@ -98,7 +101,7 @@ def make_example(config: CorpusConfig, index: int, category: str) -> tuple[dict,
 
 def generate(config: CorpusConfig, out_dir: Path, progress: bool = True) -> dict:
     """Write ``{train,val,test}.jsonl``, ``images/`` and ``manifest.json`` under ``out_dir``; return the manifest."""
-    assets.check_assets()
+    assets.check_assets(config.real_assets)
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     plan = category_plan(config)
@@ -120,23 +123,24 @@ def generate(config: CorpusConfig, out_dir: Path, progress: bool = True) -> dict
                 handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
         counts[split] = {"examples": len(items), "noisy": len(noisy),
                          "categories": {c: sum(r["category"] == c for r, _ in items) for c in CATEGORIES}}
-    manifest = {"generator": GENERATOR, "seed": config.seed, "size": config.size, "noise_share": config.noise_share,
+    manifest = {"generator": GENERATOR, "real_assets": config.real_assets, "seed": config.seed, "size": config.size,
+                "noise_share": config.noise_share,
                 "split_fractions": list(config.split_fractions), "category_weights": config.category_weights,
                 "splits": counts}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
-def made_with(out_dir: Path) -> tuple[int, int, dict[str, float]] | None:
-    """(seed, size, category mix) of the corpus in ``out_dir``, or None where there is none or another
-    version of the generator made it (see :data:`corpus.config.GENERATOR`)."""
+def made_with(out_dir: Path) -> tuple[int, int, dict[str, float], bool] | None:
+    """(seed, size, category mix, real assets) of the corpus in ``out_dir``, or None where there is none
+    or another version of the generator made it (see :data:`corpus.config.GENERATOR`)."""
     manifest = Path(out_dir) / "manifest.json"
     if not manifest.is_file():
         return None
     data = json.loads(manifest.read_text())
     if data.get("generator", 1) != GENERATOR:
         return None
-    return data.get("seed"), data.get("size"), data.get("category_weights", CorpusConfig().category_weights)
+    return data.get("seed"), data.get("size"), data.get("category_weights"), bool(data.get("real_assets"))
 
 
 def _add_targets(config: CorpusConfig, record: dict, draft: Draft, noisy: bool) -> None:

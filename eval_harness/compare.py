@@ -227,14 +227,17 @@ def prepare_corpus(config: ComparisonConfig) -> Path:
     mix = config.category_weights or default_mix
     found = made_with(config.corpus_dir)
     if found is not None:
-        if found != (recipe.seed, recipe.corpus_size, mix):
-            raise SystemExit(f"{config.corpus_dir} holds a corpus of seed {found[0]} size {found[1]} mix {found[2]}, "
-                             f"not {recipe.seed}/{recipe.corpus_size} mix {mix}: pass another --corpus")
+        if found != (recipe.seed, recipe.corpus_size, mix, recipe.real_assets):
+            raise SystemExit(f"{config.corpus_dir} holds a corpus of seed {found[0]} size {found[1]} mix {found[2]} "
+                             f"real assets {found[3]}, not {recipe.seed}/{recipe.corpus_size} mix {mix} real assets "
+                             f"{recipe.real_assets}: pass another --corpus")
         return config.corpus_dir
     command = [sys.executable, "-m", "corpus", "--out", str(config.corpus_dir), "--seed", str(recipe.seed),
                "--size", str(recipe.corpus_size), "--quiet"]
     if mix != default_mix:
         command += ["--category-weights", *(f"{name}={weight}" for name, weight in mix.items())]
+    if recipe.real_assets:
+        command.append("--real-assets")
     subprocess.run(command, check=True, cwd=REPO)
     return config.corpus_dir
 

@@ -36,7 +36,7 @@ import torch  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from backend.modelinput import format_prompt  # noqa: E402
-from corpus.config import CorpusConfig  # noqa: E402
+from corpus.config import CorpusConfig, parse_category_weights  # noqa: E402
 from corpus.generate import made_with  # noqa: E402
 from backend.ocr import OcrReader  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
@@ -72,17 +72,19 @@ class Recipe:
     partners: str = "any"         # whose context/image is a negative (trainer/config.py: partners)
     own_mistakes: bool = False    # add pairs rejecting the SFT model's own wrong answers (own_mistake_pairs)
     # OCR pointer tokens (backend/modelinput.py): an answer names the words read in the image by their
-    # number, so the model can write text it never saw. Images of text point, and so do icons and logos
-    # (a wordmark's name is read, and the test split's brands were never seen: only its icons' answers
-    # hold words OCR reads); charts spell their titles (pointing there cost chart accuracy):
-    # eval_harness/results/LOG.md, entries pointers-p1-p2 to reading-order.
+    # number, so the model can write text it never saw. Only images of text point; charts spell their
+    # titles (pointing there cost chart accuracy): eval_harness/results/LOG.md, entries pointers-p1-p2
+    # to reading-order.
     pointers: bool = True
     stray_ocr_words: float = 0.0  # share of SFT examples whose OCR text gets stray words (trainer/ocr_noise.py)
-    pointed_categories: tuple[str, ...] | None = ("text", "icon_control")  # categories whose answers point; None: all
+    pointed_categories: tuple[str, ...] | None = ("text",)  # corpus categories whose answers point; None: all
     # Seed of the weights, batches and pairs; None: ``seed``, which also draws the corpus. Builds of
     # one recipe differ by more than some settings do, so the shipped build was drawn on the same
     # corpus with training seeds 0-2 and chosen on val (models/README.md).
     training_seed: int | None = 1
+    # The corpus with real logos, flags and icon and emoji designs (corpus/README.md, "Real assets"): not
+    # shipped, measured on 2026-12-07 (eval_harness/results/LOG.md, "real assets").
+    real_assets: bool = False
 
     @property
     def train_seed(self) -> int:
@@ -101,13 +103,15 @@ BUNDLED_RECIPE = Recipe(partners="same_category", corruption="swap", image_weigh
 # -- data --------------------------------------------------------------------------
 
 
-def ensure_corpus(corpus_dir: Path, recipe: Recipe) -> Path:
-    """Generate the corpus unless one made with the same seed, size and the default mix is already there
-    (an experiment's reweighted corpus is not the recipe's)."""
-    if made_with(corpus_dir) == (recipe.seed, recipe.corpus_size, CorpusConfig().category_weights):
+def ensure_corpus(corpus_dir: Path, recipe: Recipe, weights: dict[str, float] | None = None) -> Path:
+    """Generate the corpus unless one made with the same seed, size, category mix (default: the corpus's
+    own) and real assets is already there."""
+    weights = weights or CorpusConfig().category_weights
+    if made_with(corpus_dir) == (recipe.seed, recipe.corpus_size, weights, recipe.real_assets):
         return corpus_dir
-    subprocess.run([sys.executable, "-m", "corpus", "--out", str(corpus_dir), "--seed", str(recipe.seed),
-                    "--size", str(recipe.corpus_size)], check=True, cwd=REPO)
+    command = [sys.executable, "-m", "corpus", "--out", str(corpus_dir), "--seed", str(recipe.seed),
+               "--size", str(recipe.corpus_size), "--category-weights", *(f"{c}={w}" for c, w in weights.items())]
+    subprocess.run(command + (["--real-assets"] if recipe.real_assets else []), check=True, cwd=REPO)
     return corpus_dir
 
 
@@ -388,16 +392,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only-ocr-cached", action="store_true",
                         help="time-boxed build: use only the corpus images whose OCR reading is already cached")
+    experiment = parser.add_argument_group("experiments (the shipped model uses none of these)")
+    experiment.add_argument("--real-assets", action="store_true", help="the corpus with real logos, flags and designs")
+    experiment.add_argument("--corpus-size", type=int, default=BUNDLED_RECIPE.corpus_size)
+    experiment.add_argument("--category-weights", nargs="+", default=[], metavar="CATEGORY=WEIGHT",
+                            help="the corpus's category mix (python -m corpus --help)")
     args = parser.parse_args(argv)
+    try:
+        weights = parse_category_weights(args.category_weights)
+    except ValueError as error:
+        parser.error(f"--category-weights: {error}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(1)  # measured: 2 threads on 2 busy cores ran 10x slower than 1
-    recipe = dataclasses.replace(BUNDLED_RECIPE, seed=args.seed)
+    recipe = dataclasses.replace(BUNDLED_RECIPE, seed=args.seed, real_assets=args.real_assets,
+                                 corpus_size=args.corpus_size)
     work = Path(args.work)
     started = time.time()
 
     for stale in ("base", "sft", "mcm_dpo"):  # a previous build's checkpoints and metrics logs
         shutil.rmtree(work / stale, ignore_errors=True)
-    corpus_dir = ensure_corpus(work / "corpus", recipe)
+    corpus_dir = ensure_corpus(work / "corpus", recipe, weights)
     ocr = ocr_texts(corpus_dir, cached_only=args.only_ocr_cached)
     train_split = load_split(corpus_dir, "train", ocr)
     log.info("training on %d corpus records", len({e.meta["id"] for e in train_split}))

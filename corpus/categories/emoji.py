@@ -1,10 +1,11 @@
 """Emoji, flags and pictograms: the alt is their name, or what they stand for.
 
-Emoji are drawn in three designs — Noto Color Emoji, OpenMoji and Twemoji — and
-carry their CLDR short names; only the pixels tell which emoji it is. Each
-(design, emoji) is an asset of one split only, so the test split asks for known
-emoji in designs training never showed. Flags (flag-icons) are named by their
-country, in country pickers and results tables; a flag is in one split only. Pictograms are Font Awesome symbols in tables and
+Emoji carry their CLDR short names; only the pixels tell which emoji it is. The
+shipped model's corpus draws them from Noto Color Emoji; with real assets
+(``CorpusConfig.real_assets``) they are drawn in three designs — Noto, OpenMoji and
+Twemoji — each (design, emoji) an asset of one split only, so the test split asks
+for known emoji in designs training never showed, and flags (flag-icons) join them,
+named by their country in country pickers and results tables, a flag in one split only. Pictograms are Font Awesome symbols in tables and
 notices: a check mark in a comparison table means "Included" (the place decides
 the wording; the picture decides yes or no), a triangle in an alert "Warning".
 """
@@ -59,10 +60,10 @@ def emoji_picture(char: str, design: str, size: int):
     return render.emoji_image(char, size) if design == "noto" else assets.svg_image(assets.emoji_svg(design, char), size, size)
 
 
-def _emoji(rng: random.Random) -> Draft:
+def _emoji(rng: random.Random, designs: tuple[str, ...]) -> Draft:
     char, name = rng.choice(EMOJI)
     size = rng.choice([16, 18, 20, 24, 32, 48])
-    design = rng.choice(assets.EMOJI_DESIGNS)
+    design = rng.choice(designs) if len(designs) > 1 else designs[0]
     image = emoji_picture(char, design, size)
     code = "-".join(f"{ord(c):x}" for c in char if ord(c) != 0xFE0F)
     src = rng.choice([f"https://cdn.example.com/emoji/72x72/{code}.png", f"/static/emoji/{code}.png",
@@ -77,7 +78,8 @@ def _emoji(rng: random.Random) -> Draft:
     ])
     others = rng.sample([n for _, n in EMOJI if n != name], 2)
     return Draft("emoji", image.convert("RGBA"), "PNG", html, banks.page_title(rng, "social"), name, "image",
-                 f"a small {name} emoji", others + [f"{name} emoji icon"], asset=f"emoji:{design}:{name}")
+                 f"a small {name} emoji", others + [f"{name} emoji icon"],
+                 asset=f"emoji:{design}:{name}" if len(designs) > 1 else "")
 
 
 def _flag(rng: random.Random) -> Draft:
@@ -133,5 +135,11 @@ def _pictogram(rng: random.Random) -> Draft:
 
 
 def make(rng: random.Random) -> Draft:
+    """Noto Color Emoji and pictograms: the world of the shipped model."""
+    return _emoji(rng, ("noto",)) if rng.random() < 0.65 else _pictogram(rng)
+
+
+def make_with_real_assets(rng: random.Random) -> Draft:
+    """Emoji in three designs, flags and pictograms."""
     roll = rng.random()
-    return _emoji(rng) if roll < 0.55 else _flag(rng) if roll < 0.75 else _pictogram(rng)
+    return _emoji(rng, assets.EMOJI_DESIGNS) if roll < 0.55 else _flag(rng) if roll < 0.75 else _pictogram(rng)

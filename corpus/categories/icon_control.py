@@ -165,8 +165,9 @@ for _icon, _action, _setting, _href, _ in USES:
     ACTIONS_BY_SETTING.setdefault(_setting, set()).add(_action)
 
 
-def _render(rng: random.Random, icon_name: str) -> tuple[object, str, str]:
-    """(picture, Font Awesome's label of what it shows, asset: the design and icon drawn, "" for brands)."""
+def _render(rng: random.Random, icon_name: str, designs: tuple[str, ...]) -> tuple[object, str, str]:
+    """(picture, Font Awesome's label of what it shows, asset: the design and icon drawn where the
+    design is one of several, else "")."""
     icon = assets.icon(icon_name)
     if "brands" in icon.styles:
         style, fg = "brands", BRAND_COLORS.get(icon_name, (33, 37, 41))
@@ -177,9 +178,9 @@ def _render(rng: random.Random, icon_name: str) -> tuple[object, str, str]:
     if shape != "none":
         bg, fg = fg, (255, 255, 255)
     size = rng.randrange(14, 33)
-    if icon_name not in OTHER_DESIGNS:
+    if icon_name not in OTHER_DESIGNS or len(designs) == 1:
         return render.icon_image(icon, style, size, fg, shape, bg), icon.label, ""
-    design = rng.choice(DESIGNS)
+    design = rng.choice(designs)
     if design == "fontawesome":
         image = render.icon_image(icon, style, size, fg, shape, bg)
     else:
@@ -189,8 +190,18 @@ def _render(rng: random.Random, icon_name: str) -> tuple[object, str, str]:
 
 
 def make(rng: random.Random) -> Draft:
+    """A Font Awesome icon in a control: the world of the shipped model."""
+    return _icon(rng, ("fontawesome",))
+
+
+def make_with_real_assets(rng: random.Random) -> Draft:
+    """A real brand logo (:data:`LOGO_SHARE`), or an icon in one of :data:`DESIGNS`."""
     if rng.random() < LOGO_SHARE:
         return logo.make(rng)
+    return _icon(rng, DESIGNS)
+
+
+def _icon(rng: random.Random, designs: tuple[str, ...]) -> Draft:
     icon_name, action, setting, href, decided_by = rng.choice(USES)
     product, price = rng.choice(PRODUCTS)
     file_title, file_name, file_format = rng.choice(FILES)
@@ -198,7 +209,7 @@ def make(rng: random.Random) -> Draft:
             "file_name": file_name, "file_format": file_format}
     action = action.format(**fill)
     href = href.format(**fill)
-    image, label, asset = _render(rng, icon_name)
+    image, label, asset = _render(rng, icon_name, designs)
     ext = "gif" if rng.random() < 0.15 else "png"
     src = banks.image_src(rng, icon_name, ext)
     img = f'<img src="{esc(src)}" width="{image.width}" height="{image.height}">'

@@ -103,8 +103,17 @@ def test_no_identical_image_and_context_in_two_splits(records, corpus_dir):
     assert all(records[split] for split in SPLITS)
 
 
+def test_the_shipped_models_corpus_draws_no_real_assets(records):
+    rows = [r for split in SPLITS for r in records[split]]
+    assert all(r["asset"] is None for r in rows)
+    font_awesome_brands = {name for name, _share, _profile in icon_control.BRANDS.values()}
+    only_simple_icons = {assets.brands()[slug].title for slug in logo.SOCIAL} - font_awesome_brands
+    assert not {r["reference"] for r in rows} & only_simple_icons
+
+
 def test_a_real_asset_is_in_one_split_only_so_the_test_split_holds_unseen_ones(tmp_path):
-    generate(CorpusConfig(seed=5, size=600), tmp_path, progress=False)
+    generate(CorpusConfig(seed=5, size=600, real_assets=True), tmp_path, progress=False)
+    assert made_with(tmp_path)[3] is True
     rows = load(tmp_path)
     splits_of: dict[str, set[str]] = {}
     for split in SPLITS:
@@ -151,7 +160,7 @@ def test_every_icon_has_its_other_designs_and_each_design_draws():
 
     drawn = {}
     for i in range(200):
-        draft = icon_control.make(random.Random(f"designs:{i}"))
+        draft = icon_control.make_with_real_assets(random.Random(f"designs:{i}"))
         if draft.asset.startswith("icon:"):
             drawn.setdefault(draft.asset.split(":")[1], draft)
     assert set(drawn) == set(icon_control.DESIGNS)
@@ -215,7 +224,7 @@ def test_cli_writes_splits_and_manifest(tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert sum(v["examples"] for v in manifest["splits"].values()) == 12
     assert sum(len((tmp_path / f"{s}.jsonl").read_text().splitlines()) for s in SPLITS) == 12
-    assert made_with(tmp_path) == (0, 12, CorpusConfig().category_weights)
+    assert made_with(tmp_path) == (0, 12, CorpusConfig().category_weights, False)
     manifest["generator"] = 1  # made by the generator before real assets: never reused as this one's
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     assert made_with(tmp_path) is None

@@ -42,7 +42,7 @@ def test_asset_accuracy_counts_right_answers_per_kind_of_real_asset(tmp_path):
     from trainer.data import load_corpus
     from trainer.default_model import asset_accuracy
 
-    generate(CorpusConfig(seed=4, size=120), tmp_path, progress=False)
+    generate(CorpusConfig(seed=4, size=120, real_assets=True), tmp_path, progress=False)
     examples = to_eval_examples(load_corpus(tmp_path / "train.jsonl").examples)
     with_asset = [e for e in examples if e.example.meta.get("asset")]
     assert with_asset and len(with_asset) < len(examples)
