@@ -58,3 +58,23 @@ def test_asset_accuracy_counts_right_answers_per_kind_of_real_asset(tmp_path):
     n = scores[missed]["examples"]
     assert scores[missed]["right"] == (n - 1) / n
     assert all(s["right"] == 1.0 for k, s in scores.items() if k != missed)
+
+
+def test_a_corpus_is_reused_only_when_made_with_the_same_size_mix_and_real_assets(tmp_path):
+    from corpus.generate import made_with
+    from trainer.default_model import Recipe, ensure_corpus
+
+    plain, real = Recipe(corpus_size=20), Recipe(corpus_size=20, real_assets=True)
+    ensure_corpus(tmp_path, plain)
+    first = (tmp_path / "train.jsonl").read_bytes()
+    assert made_with(tmp_path)[3] is False
+    ensure_corpus(tmp_path, plain)  # the same recipe: reused, not drawn again
+    assert (tmp_path / "train.jsonl").read_bytes() == first
+    ensure_corpus(tmp_path, real)  # real assets asked for: drawn anew
+    assert made_with(tmp_path)[3] is True
+    mix = {"text": 0.0, "icon_control": 1.0, "chart": 0.0, "decorative": 0.0, "emoji": 0.0}
+    ensure_corpus(tmp_path, real, mix)
+    assert made_with(tmp_path)[2] == mix
+    categories = [json.loads(line)["category"] for split in ("train", "val", "test")
+                  for line in (tmp_path / f"{split}.jsonl").read_text().splitlines()]
+    assert categories.count("icon_control") == 16  # every category keeps one example (corpus.generate.category_plan)
