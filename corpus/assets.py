@@ -119,8 +119,8 @@ def svg_image(path: Path, width: int, height: int) -> Image.Image:
 
     png = resvg_py.svg_to_bytes(svg_path=str(path), width=width, height=height)
     with Image.open(io.BytesIO(png)) as image:
-        return image.convert("RGBA").resize((width, height), Image.LANCZOS) if image.size != (width, height) \
-            else image.convert("RGBA")
+        image = image.convert("RGBA")
+    return image if image.size == (width, height) else image.resize((width, height), Image.LANCZOS)
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,8 @@ def flags() -> dict[str, Flag]:
 
 
 # Icon designs beside Font Awesome (a font): npm package and where one icon's SVG lies in it.
-ICON_SETS = {"tabler": ("@tabler/icons", "icons/outline/{name}.svg"), "bootstrap": ("bootstrap-icons", "icons/{name}.svg")}
+ICON_SETS = {"tabler": ("@tabler/icons", "icons/outline/{name}.svg"),
+             "bootstrap": ("bootstrap-icons", "icons/{name}.svg")}
 
 
 def icon_svg(design: str, name: str) -> Path:

@@ -71,18 +71,23 @@ def icon_image(icon: assets.Icon, style: str, size: int, fg: Color, shape: str =
     """A Font Awesome glyph on transparency, or on a filled circle/rounded square."""
     image, _pad = _frame(size, shape, bg)
     font = assets.icon_font(style, size)
-    ImageDraw.Draw(image).text((image.width / 2, image.height / 2), chr(icon.codepoint), font=font, fill=fg, anchor="mm")
+    centre = (image.width / 2, image.height / 2)
+    ImageDraw.Draw(image).text(centre, chr(icon.codepoint), font=font, fill=fg, anchor="mm")
     return image
 
 
 def svg_icon_image(path, size: int, fg: Color, shape: str = "none", bg: Color = (255, 255, 255)) -> Image.Image:
     """An SVG icon (a one-colour line or fill drawing) in ``fg``, framed as :func:`icon_image` frames glyphs."""
     image, pad = _frame(size, shape, bg)
-    mark = assets.svg_image(path, size, size)
-    ink = Image.new("RGBA", mark.size, tuple(fg) + (255,))
-    ink.putalpha(mark.getchannel("A"))
-    image.alpha_composite(ink, (pad, pad))
+    image.alpha_composite(tinted(assets.svg_image(path, size, size), fg), (pad, pad))
     return image
+
+
+def tinted(mark: Image.Image, color: Color) -> Image.Image:
+    """A one-colour drawing (its shape is its alpha) in ``color``: SVG icon sets draw in black or currentColor."""
+    ink = Image.new("RGBA", mark.size, tuple(color) + (255,))
+    ink.putalpha(mark.getchannel("A"))
+    return ink
 
 
 def emoji_image(char: str, size: int) -> Image.Image:

@@ -5,13 +5,15 @@ shipped model's corpus draws them from Noto Color Emoji; with real assets
 (``CorpusConfig.real_assets``) they are drawn in three designs — Noto, OpenMoji and
 Twemoji — each (design, emoji) an asset of one split only, so the test split asks
 for known emoji in designs training never showed, and flags (flag-icons) join them,
-named by their country in country pickers and results tables, a flag in one split only. Pictograms are Font Awesome symbols in tables and
-notices: a check mark in a comparison table means "Included" (the place decides
+named by their country in country pickers and results tables, a flag in one split
+only. Pictograms are Font Awesome symbols in tables and notices: a check mark in a comparison table means "Included" (the place decides
 the wording; the picture decides yes or no), a triangle in an alert "Warning".
 """
 from __future__ import annotations
 
 import random
+
+from PIL import Image
 
 from corpus import assets, banks, render
 from corpus.dom import esc, img_tag
@@ -56,8 +58,10 @@ FLAGS = ["us", "gb", "ca", "au", "de", "fr", "es", "it", "nl", "be", "ch", "at",
 FLAG_PLACES = ["picker", "table", "shipping"]
 
 
-def emoji_picture(char: str, design: str, size: int):
-    return render.emoji_image(char, size) if design == "noto" else assets.svg_image(assets.emoji_svg(design, char), size, size)
+def emoji_picture(char: str, design: str, size: int) -> Image.Image:
+    if design == "noto":
+        return render.emoji_image(char, size)
+    return assets.svg_image(assets.emoji_svg(design, char), size, size)
 
 
 def _emoji(rng: random.Random, designs: tuple[str, ...]) -> Draft:

@@ -8,9 +8,10 @@ CC0), of two kinds:
   as footers show them: frequent enough to be learned from the pixels;
 * *lockups* of any brand: its symbol beside its name set in one of the corpus's
   fonts, as most organisations' logos are. The name is read in the image (OCR),
-  not remembered, so the model learns to name brands it has never seen.
+  not remembered, so a model can learn to name brands it has never seen.
 
-Each example records its brand as its ``asset``: a brand is in one split only
+Drawn only for a corpus with real assets (``CorpusConfig.real_assets``). Each
+example records its brand as its ``asset``: a brand is in one split only
 (corpus/generate.py), so the test split's logos are brands training never saw.
 """
 from __future__ import annotations
@@ -25,8 +26,8 @@ from corpus.draft import Draft
 
 # simple-icons slug -> the profile address a footer links to ("" : no public profile address).
 SOCIAL = {"facebook": "https://www.facebook.com/", "x": "https://x.com/", "instagram": "https://www.instagram.com/",
-          "youtube": "https://www.youtube.com/@", "github": "https://github.com/", "mastodon": "https://mastodon.social/@",
-          "bluesky": "https://bsky.app/profile/", "tiktok": "https://www.tiktok.com/@",
+          "youtube": "https://www.youtube.com/@", "github": "https://github.com/",
+          "mastodon": "https://mastodon.social/@", "bluesky": "https://bsky.app/profile/", "tiktok": "https://www.tiktok.com/@",
           "pinterest": "https://www.pinterest.com/", "reddit": "https://www.reddit.com/r/",
           "whatsapp": "https://wa.me/", "telegram": "https://t.me/", "discord": "https://discord.gg/",
           "twitch": "https://www.twitch.tv/", "vimeo": "https://vimeo.com/", "rss": ""}
@@ -41,8 +42,8 @@ ORG = "northwind"
 
 def _wordmark_brands() -> list[assets.Brand]:
     """Every brand whose name can be set as a one-line wordmark in the corpus's fonts (Latin letters)."""
-    return [b for b in assets.brands().values()
-            if len(b.title) <= MAX_TITLE and all(ord(ch) < 0x250 for ch in b.title) and any(ch.isalpha() for ch in b.title)]
+    return [b for b in assets.brands().values() if len(b.title) <= MAX_TITLE
+            and all(ord(ch) < 0x250 for ch in b.title) and any(ch.isalpha() for ch in b.title)]
 
 
 def _readable_on_white(color: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -53,10 +54,7 @@ def _readable_on_white(color: tuple[int, int, int]) -> tuple[int, int, int]:
 
 def symbol(brand: assets.Brand, size: int, color: tuple[int, int, int]) -> Image.Image:
     """The brand's mark, recoloured (simple-icons marks are one black path)."""
-    mark = assets.svg_image(brand.svg, size, size)
-    solid = Image.new("RGBA", mark.size, color + (255,))
-    solid.putalpha(mark.getchannel("A"))
-    return solid
+    return render.tinted(assets.svg_image(brand.svg, size, size), color)
 
 
 def lockup(rng: random.Random, brand: assets.Brand) -> Image.Image:
@@ -92,7 +90,8 @@ def _social(rng: random.Random) -> Draft:
     if share:
         reference, decided_by = f"Share on {brand.title}", "both"
         href = SHARE_PREFIX[slug] + "https%3A%2F%2Fexample.com%2Fnews%2F42"
-        html = f'<div class="share"><span>Share this article:</span> <a href="{esc(href)}">{img_tag(src, size, size)}</a></div>'
+        html = (f'<div class="share"><span>Share this article:</span> '
+                f'<a href="{esc(href)}">{img_tag(src, size, size)}</a></div>')
         kind = "news"
     else:
         reference = brand.title
@@ -114,16 +113,18 @@ def _wall(rng: random.Random) -> Draft:
     others = [b for b in rng.sample(pool, 3) if b.slug != brand.slug][:2]
     place = rng.randrange(3)
     if place == 0:  # the site's own logo, linking home
-        src = rng.choice(["/static/img/logo.png", f"/assets/{brand.slug}-logo.png", banks.image_src(rng, "logo", "png")])
+        src = rng.choice(["/static/img/logo.png", f"/assets/{brand.slug}-logo.png",
+                          banks.image_src(rng, "logo", "png")])
         html = (f'<header class="site-header"><a class="brand" href="/">{img_tag(src, image.width, image.height)}</a>'
-                f'<nav><a href="/about">About</a> <a href="/blog">Blog</a> <a href="/contact">Contact</a></nav></header>')
+                '<nav><a href="/about">About</a> <a href="/blog">Blog</a> '
+                '<a href="/contact">Contact</a></nav></header>')
         title = rng.choice([f"{brand.title} - {rng.choice(['Home', 'Blog', 'About us', 'Pricing'])}",
                             banks.page_title(rng, rng.choice(["app", "shop", "news"]))])
     else:  # a wall of partners: the other logos keep their authors' alt
         href = rng.choice([f"https://www.{brand.slug}.com/", f"/partners/{rng.randrange(1, 40)}", "#"])
         src = rng.choice([f"/img/partners/{brand.slug}.png", banks.image_src(rng, "partner", "png")])
-        items = [f'<li><a href="https://www.{o.slug}.com/"><img src="/img/partners/{o.slug}.png" alt="{esc(o.title)}"></a></li>'
-                 for o in others]
+        items = [f'<li><a href="https://www.{o.slug}.com/">'
+                 f'<img src="/img/partners/{o.slug}.png" alt="{esc(o.title)}"></a></li>' for o in others]
         items.insert(rng.randrange(len(items) + 1),
                      f'<li><a href="{esc(href)}">{img_tag(src, image.width, image.height)}</a></li>')
         html = f'<section class="logos"><h2>{esc(rng.choice(WALL_HEADINGS))}</h2><ul>{"".join(items)}</ul></section>'

@@ -119,7 +119,8 @@ def _quote(rng: random.Random) -> Draft:
     other, other_author = rng.choice([q for q in QUOTES if q[0] != quote])
     return Draft("text", image, "PNG", html, banks.page_title(rng, "blog"), reference, "image",
                  f"a quotation in {render.color_name(fg)} serif type on a {render.color_name(bg)} card",
-                 [quote, f"{other} \u2014 {other_author}", f"{typo(rng, quote)} \u2014 {author}"], asset=f"text:{quote}")
+                 [quote, f"{other} \u2014 {other_author}", f"{typo(rng, quote)} \u2014 {author}"],
+                 asset=f"text:{quote}")
 
 
 def _post(rng: random.Random) -> Draft:
