@@ -61,7 +61,7 @@ model: $(STAMP) system-packages node
 ## EVAL_ARGS="--sft-checkpoint var/model-build/sft/best" reuses `make model`'s SFT stage (checked)
 ## EVAL_ARGS="--pairs feedback": pairs from a simulated user's feedback on the served SFT model
 EVAL_ARGS ?=
-eval: $(STAMP) system-packages node
+eval: $(STAMP) system-packages
 	$(PY) -m eval_harness.compare $(EVAL_ARGS)
 
 ## eval-realweb: the real-web report (backend and page level, bundled model) into eval_harness/results/realweb/
@@ -81,7 +81,7 @@ eval-feedback: corpus
 ## corpus: the generated corpus `make model` trains on, with its OCR cache, where `make model` has not run
 ## (retrain.py replays it, the retrain gate and eval-feedback measure on its held-out split)
 CORPUS := var/model-build/corpus
-corpus: $(STAMP) system-packages node
+corpus: $(STAMP) system-packages
 	@test -f $(CORPUS)/test.jsonl || $(PY) -m corpus --out $(CORPUS) --seed 0 --size 4000 --quiet
 	$(PY) -c "from pathlib import Path; from trainer.default_model import ocr_texts; ocr_texts(Path('$(CORPUS)'))"
 

@@ -12,8 +12,8 @@ one of:
 * the model's *known world*: the words its training answers used for what it
   learned to recognise from pixels alone (icons, emoji, charts, said in several
   answers, and the frame words of other kinds, such as "Post"), each only for
-  images no larger than those it learned it from. A photograph larger than anything in that world
-  cannot borrow its words.
+  images no larger than those it learned it from. A photograph larger than
+  anything in that world cannot borrow its words.
 
 The image's own text is the answer for an image of text the size the model learned
 images of text at (buttons, banners, headings). In a larger image (a screenshot, a
@@ -121,8 +121,7 @@ def known_world(examples: Iterable[tuple[str, str, int, int]]) -> KnownWorld:
     """From training answers ``(category, reference, width, height)``.
 
     Every content word of a picture category's answers (icons, emoji, charts: learned from pixels) said in
-    at least :data:`LEARNED_AT_LEAST` of them, and
-    the *frame* words of every other category: those in at least :data:`FRAME_SHARE` of its answers
+    at least :data:`LEARNED_AT_LEAST` of them, and the *frame* words of every other category: those in at least :data:`FRAME_SHARE` of its answers
     ("Post" in "Post by @sam: ..."), which are how the model speaks of a kind, not what one image shows.
     Each word keeps the largest image side it was learned for; the largest decorative image's area
     bounds where "decorative" is believed, the largest image of text's where its text is the answer,

@@ -1,7 +1,8 @@
 """Icons and logos alone in a link or button: the alt is the action or destination.
 
-Icons are drawn in three designs (Font Awesome, Tabler, Bootstrap Icons); logos
-come from corpus/categories/logo.py.
+The shipped model's corpus draws Font Awesome icons; with real assets
+(``CorpusConfig.real_assets``) icons come in three designs (Font Awesome, Tabler,
+Bootstrap Icons) and a share are brand logos (corpus/categories/logo.py).
 
 The same picture means different things in different places (a magnifier is
 "Search" in a header and "Zoom in" on a photo viewer; an X is "Close" in a
