@@ -121,8 +121,9 @@ def known_world(examples: Iterable[tuple[str, str, int, int]]) -> KnownWorld:
     """From training answers ``(category, reference, width, height)``.
 
     Every content word of a picture category's answers (icons, emoji, charts: learned from pixels) said in
-    at least :data:`LEARNED_AT_LEAST` of them, and the *frame* words of every other category: those in at least :data:`FRAME_SHARE` of its answers
-    ("Post" in "Post by @sam: ..."), which are how the model speaks of a kind, not what one image shows.
+    at least :data:`LEARNED_AT_LEAST` of them, and the *frame* words of every other category: those in at
+    least :data:`FRAME_SHARE` of its answers ("Post" in "Post by @sam: ..."), which are how the model speaks
+    of a kind, not what one image shows.
     Each word keeps the largest image side it was learned for; the largest decorative image's area
     bounds where "decorative" is believed, the largest image of text's where its text is the answer,
     and the largest image's how much of an image's text is worth reading.
