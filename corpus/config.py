@@ -26,8 +26,8 @@ DEFECT_TYPES = (
 
 SPLITS = ("train", "val", "test")
 
-# The generator's version, written in each manifest: a corpus made by another version is not reused
-# (trainer/default_model.py, eval_harness/compare.py), since the same seed draws other examples.
+# The generator's version, written in each manifest: a corpus made by another version is not reused, since
+# the same seed draws other examples (`make model` draws its own anew; `make eval` refuses to overwrite one).
 # 2: records name their real asset; with real_assets, logos, flags, icon and emoji designs (2026-12-07).
 GENERATOR = 2
 

@@ -131,16 +131,16 @@ def generate(config: CorpusConfig, out_dir: Path, progress: bool = True) -> dict
     return manifest
 
 
-def made_with(out_dir: Path) -> tuple[int, int, dict[str, float], bool] | None:
-    """(seed, size, category mix, real assets) of the corpus in ``out_dir``, or None where there is none
-    or another version of the generator made it (see :data:`corpus.config.GENERATOR`)."""
+def made_with(out_dir: Path) -> tuple[int, int, dict[str, float], bool, int] | None:
+    """(seed, size, category mix, real assets, generator version) of the corpus in ``out_dir``, or None
+    where there is none. A corpus of another generator version (:data:`corpus.config.GENERATOR`) draws
+    other examples from the same seed: callers compare the version too."""
     manifest = Path(out_dir) / "manifest.json"
     if not manifest.is_file():
         return None
     data = json.loads(manifest.read_text())
-    if data.get("generator", 1) != GENERATOR:
-        return None
-    return data.get("seed"), data.get("size"), data.get("category_weights"), bool(data.get("real_assets"))
+    return (data.get("seed"), data.get("size"), data.get("category_weights"), bool(data.get("real_assets")),
+            data.get("generator", 1))
 
 
 def _add_targets(config: CorpusConfig, record: dict, draft: Draft, noisy: bool) -> None:

@@ -65,7 +65,7 @@ import numpy as np  # noqa: E402
 from transformers import AutoTokenizer  # noqa: E402
 
 from backend.modelinput import has_pointers  # noqa: E402
-from corpus.config import CorpusConfig, parse_category_weights  # noqa: E402
+from corpus.config import GENERATOR, CorpusConfig, parse_category_weights  # noqa: E402
 from corpus.generate import made_with  # noqa: E402
 from eval_harness.realweb.records import DEFAULT_ROOT as REALWEB_ROOT  # noqa: E402
 from trainer.default_model import (  # noqa: E402
@@ -227,10 +227,10 @@ def prepare_corpus(config: ComparisonConfig) -> Path:
     mix = config.category_weights or default_mix
     found = made_with(config.corpus_dir)
     if found is not None:
-        if found != (recipe.seed, recipe.corpus_size, mix, recipe.real_assets):
+        if found != (recipe.seed, recipe.corpus_size, mix, recipe.real_assets, GENERATOR):
             raise SystemExit(f"{config.corpus_dir} holds a corpus of seed {found[0]} size {found[1]} mix {found[2]} "
-                             f"real assets {found[3]}, not {recipe.seed}/{recipe.corpus_size} mix {mix} real assets "
-                             f"{recipe.real_assets}: pass another --corpus")
+                             f"real assets {found[3]} generator {found[4]}, not {recipe.seed}/{recipe.corpus_size} "
+                             f"mix {mix} real assets {recipe.real_assets} generator {GENERATOR}: pass another --corpus")
         return config.corpus_dir
     command = [sys.executable, "-m", "corpus", "--out", str(config.corpus_dir), "--seed", str(recipe.seed),
                "--size", str(recipe.corpus_size), "--quiet"]

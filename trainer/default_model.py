@@ -36,7 +36,7 @@ import torch  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from backend.modelinput import format_prompt  # noqa: E402
-from corpus.config import CorpusConfig, parse_category_weights  # noqa: E402
+from corpus.config import GENERATOR, CorpusConfig, parse_category_weights  # noqa: E402
 from corpus.generate import made_with  # noqa: E402
 from backend.ocr import OcrReader  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
@@ -105,9 +105,9 @@ BUNDLED_RECIPE = Recipe(partners="same_category", corruption="swap", image_weigh
 
 def ensure_corpus(corpus_dir: Path, recipe: Recipe, weights: dict[str, float] | None = None) -> Path:
     """Generate the corpus unless one made with the same seed, size, category mix (default: the corpus's
-    own) and real assets is already there."""
+    own), real assets and generator version is already there."""
     weights = weights or CorpusConfig().category_weights
-    if made_with(corpus_dir) == (recipe.seed, recipe.corpus_size, weights, recipe.real_assets):
+    if made_with(corpus_dir) == (recipe.seed, recipe.corpus_size, weights, recipe.real_assets, GENERATOR):
         return corpus_dir
     command = [sys.executable, "-m", "corpus", "--out", str(corpus_dir), "--seed", str(recipe.seed),
                "--size", str(recipe.corpus_size), "--category-weights", *(f"{c}={w}" for c, w in weights.items())]

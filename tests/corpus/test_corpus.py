@@ -15,7 +15,7 @@ from backend.modelinput import PageContext, prepare_image
 from corpus import CATEGORIES, DEFECT_TYPES, CorpusConfig, generate
 from corpus import assets
 from corpus.categories import emoji, icon_control, logo
-from corpus.config import DECIDED_BY, SPLITS
+from corpus.config import DECIDED_BY, GENERATOR, SPLITS
 from corpus.dom import context_from_html
 from corpus.generate import made_with
 
@@ -224,10 +224,11 @@ def test_cli_writes_splits_and_manifest(tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert sum(v["examples"] for v in manifest["splits"].values()) == 12
     assert sum(len((tmp_path / f"{s}.jsonl").read_text().splitlines()) for s in SPLITS) == 12
-    assert made_with(tmp_path) == (0, 12, CorpusConfig().category_weights, False)
-    manifest["generator"] = 1  # made by the generator before real assets: never reused as this one's
+    assert made_with(tmp_path) == (0, 12, CorpusConfig().category_weights, False, GENERATOR)
+    manifest["generator"] = 1  # made by the generator before records named their assets
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    assert made_with(tmp_path) is None
+    assert made_with(tmp_path)[4] == 1
+    assert made_with(tmp_path / "nowhere") is None
 
 
 def test_cli_category_weights_change_the_mix_and_bad_ones_are_refused(tmp_path):
