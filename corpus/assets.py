@@ -139,23 +139,8 @@ class Brand:
 @lru_cache(maxsize=1)
 def brands() -> dict[str, Brand]:
     data = json.loads((node_package("simple-icons") / "data" / "simple-icons.json").read_text())
-    out = {}
-    for entry in data:
-        slug = entry.get("slug") or _simple_icons_slug(entry["title"])
-        colour = entry["hex"]
-        out[slug] = Brand(slug, entry["title"], tuple(int(colour[i:i + 2], 16) for i in (0, 2, 4)))
-    return out
-
-
-def _simple_icons_slug(title: str) -> str:
-    """simple-icons' own rule for a title without an explicit slug (its sdk's titleToSlug)."""
-    import unicodedata
-
-    replacements = {"+": "plus", ".": "dot", "&": "and", "đ": "d", "ħ": "h", "ı": "i", "ĸ": "k", "ŀ": "l",
-                    "ł": "l", "ß": "ss", "ŧ": "t", "ø": "o"}
-    text = "".join(replacements.get(ch, ch) for ch in title.lower())
-    text = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in text if ch.isascii() and ch.isalnum())
+    return {e["slug"]: Brand(e["slug"], e["title"], tuple(int(e["hex"][i:i + 2], 16) for i in (0, 2, 4)))
+            for e in data}
 
 
 @dataclass(frozen=True)
