@@ -5,10 +5,13 @@ Verdicts (DESIGN.md §7):
 * author's ``alt=""``: ``decorative_right`` (answered decorative) or ``decorative_wrong``;
 * informative image: ``hidden`` (made decorative); ``grounded`` (at least
   :data:`GROUNDED_SHARE` of the answer's content words are in the author's alt —
-  a long answer sharing one stray word is not); ``honest`` (the product's own
+  a long answer sharing one stray word is not; for the honest form, the words it
+  says after its kind label: "Screenshot: 18F Content Guide" says what the author
+  said, whoever supplied the words); ``honest`` (otherwise, the product's own
   "no description" form, :func:`backend.honest.parse_honest`, saying at most words
-  the page itself says, or the image's own text as the backend's OCR read it); ``unanswered`` (nothing written: a screen reader says
-  "unlabeled image"); ``ungrounded`` (anything else: words nothing supports).
+  the page itself says, or the image's own text as the backend's OCR read it);
+  ``unanswered`` (nothing written: a screen reader says "unlabeled image");
+  ``ungrounded`` (anything else: words nothing supports).
 
 Words are compared as content words (backend.support.content_words):
 lower-cased, a plural "s" dropped, stop words and bare kind words ("image",
@@ -104,10 +107,12 @@ def verdict(alt: str, answer: Answer, page_text: str) -> str:
     text, _ = spoken_text(answer.text)
     if not text:
         return "unanswered"
+    parsed = parse_honest(text)
+    # The honest form's fixed words ("no description available") are no claim about the image.
+    if is_grounded(parsed[1] if parsed else text, alt):
+        return "grounded"
     if is_honest(text, page_text):
         return "honest"
-    if is_grounded(text, alt):
-        return "grounded"
     return "ungrounded"
 
 

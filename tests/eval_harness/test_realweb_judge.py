@@ -26,8 +26,12 @@ def answer(text: str = "", **kw) -> Answer:
     ("delicious homemade taco", answer("Possibly: homemade tacos"), "grounded"),
     ("A screenshot of the MyUSCIS homepage.", answer("Screenshot of MyUSCIS"), "grounded"),
     ("delicious homemade taco", answer(NO_DESCRIPTION), "honest"),
+    # the honest form saying what the author said is grounded, its fixed words no part of the claim
+    ("A screenshot of the 18F Content Guide", answer(honest_answer("screenshot", "18F Content Guide")), "grounded"),
+    ("Photo of a media player that is not available", answer(honest_answer("photo")), "honest"),
     ("delicious homemade taco", answer(honest_answer("photo")), "honest"),
-    ("delicious homemade taco", answer(honest_answer("photo", "Tacos for lunch")), "honest"),
+    ("delicious homemade taco", answer(honest_answer("photo", "We cooked together on Friday")), "honest"),
+    ("delicious homemade taco", answer(honest_answer("photo", "Tacos for lunch")), "grounded"),
     # the honest form saying what the page does not say is not honest
     ("delicious homemade taco", answer(honest_answer("photo", "A birthday party")), "ungrounded"),
     # a bare kind word is the corpus's "generic" defect, not the honest form
