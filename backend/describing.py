@@ -205,8 +205,11 @@ class Describer:
         cached = len(results)
         if misses:
             todo = list(misses.items())
-            ocr_texts = [self.ocr.read(i.image.image, self.engine.ocr_limit(i.image.image.size)) for _, i in todo]
-            answers = self.engine.describe([i.image.image for _, i in todo], [i.context for _, i in todo], ocr_texts)
+            reads = [self.ocr.read_with_title(i.image.image, self.engine.ocr_limit(i.image.image.size))
+                     for _, i in todo]
+            ocr_texts = [r.text for r in reads]
+            answers = self.engine.describe([i.image.image for _, i in todo], [i.context for _, i in todo], ocr_texts,
+                                           [r.title for r in reads])
             generations = []
             for (key, item), answer, ocr_text in zip(todo, answers, ocr_texts):
                 generation = Generation(

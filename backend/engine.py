@@ -16,6 +16,7 @@ import logging
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -394,7 +395,11 @@ class AltTextEngine:
         goes where a listener or the model can use its text."""
         return ocr_limit(image_size, self.world.seen_area)
 
-    def describe(self, images: list[Image.Image], contexts: list[PageContext], ocr_texts: list[str]) -> list[Description]:
+    def describe(self, images: list[Image.Image], contexts: list[PageContext], ocr_texts: list[str],
+                 ocr_titles: Sequence[str] | None = None) -> list[Description]:
+        """``ocr_titles``: the title among each image's text (backend.ocr.TextRead), which the honest
+        form says of an image holding more text than it can say; without it, the first words read."""
+        titles = list(ocr_titles) if ocr_titles is not None else [""] * len(images)
         inputs = [self.model.build_input(i, c, o) for i, c, o in zip(images, contexts, ocr_texts)]
         if not inputs:
             return []
@@ -406,19 +411,21 @@ class AltTextEngine:
         order = pointers if self.settings.pointers_in_reading_order else []
         searched = self.model.beam_search_many([m.prompt_ids for m in inputs], hidden, self.settings.num_beams,
                                                self.settings.max_new_tokens, banned, order)
-        return [self._describe_one(m, h, c, o, found, b, order, image)
-                for m, h, c, o, found, b, image in zip(inputs, hidden, contexts, ocr_texts, searched, banned, images)]
+        return [self._describe_one(m, h, c, o, found, b, order, image, title)
+                for m, h, c, o, found, b, image, title
+                in zip(inputs, hidden, contexts, ocr_texts, searched, banned, images, titles)]
 
     def _describe_one(self, model_input: ModelInput, hidden: np.ndarray, context: PageContext,
                       ocr_text: str, hypotheses: list[Hypothesis], banned: list[int],
-                      reading_order: list[int], image: Image.Image) -> Description:
+                      reading_order: list[int], image: Image.Image, ocr_title: str = "") -> Description:
         found = self._choose(model_input, hidden, context, ocr_text, hypotheses, banned, reading_order)
-        said = self._checked(found, context, ocr_text, image)
+        said = self._checked(found, context, ocr_text, image, ocr_title)
         if said is found:
             return found
         return replace(said, model_answer="" if found.decorative else found.description)
 
-    def _checked(self, found: Description, context: PageContext, ocr_text: str, image: Image.Image) -> Description:
+    def _checked(self, found: Description, context: PageContext, ocr_text: str, image: Image.Image,
+                 ocr_title: str = "") -> Description:
         """What may be said of the model's answer ``found``: itself, or what the checks put in its place."""
         s = self.settings
         if s.redundant_in_control and redundant_in_control(context, ocr_text):
@@ -427,7 +434,7 @@ class AltTextEngine:
             return found
         evidence = Evidence.of(context, ocr_text, image.size, self.world)
         if found.decorative:  # a claim that silences the image: believed only within the known world
-            return found if evidence.decorative_supported() else self._unsaid(found, context, ocr_text, evidence, image)
+            return found if evidence.decorative_supported() else self._unsaid(found, context, ocr_text, evidence, image, ocr_title)
         # The text read in an image larger than any image of text the model learned is not what it shows.
         large = evidence.reads_as_text() is False
         supported = [t for t in [found.description, *found.candidates]
@@ -437,16 +444,16 @@ class AltTextEngine:
         if found.low_confidence and supported:  # the safe form keeps to what is supported
             return Description(_shorten(min(supported, key=len), s.safe_max_words), False, found.confidence, True,
                                found.candidates)
-        return self._unsaid(found, context, ocr_text, evidence, image)
+        return self._unsaid(found, context, ocr_text, evidence, image, ocr_title)
 
     def _unsaid(self, found: Description, context: PageContext, ocr_text: str, evidence: Evidence,
-                image: Image.Image) -> Description:
+                image: Image.Image, ocr_title: str = "") -> Description:
         """What is said when none of the model's answers may be. A photograph, when the kind recogniser
         is sure of it: "Photo: <its caption>", or "Photo, no description available". Else the image's own
         text when it reads as words — as its alt for an image the size of the images of text the model
         learned ("Possibly:"), as "Text in image: ..." for a larger one ("Screenshot: ..." where its file
-        name says it is one) — else "No description available" ("Screenshot, no description available").
-        Always low-confidence."""
+        name says it is one; its title when it holds more words than that form says: :func:`gist`) —
+        else "No description available" ("Screenshot, no description available"). Always low-confidence."""
         s = self.settings
         kind = kind_in_file_name(context.file_name)
         if not kind and self.kinds is not None:
@@ -458,7 +465,8 @@ class AltTextEngine:
         as_text = evidence.reads_as_text()
         if text and is_readable(text) and as_text is not None:
             label = "screenshot" if kind == "screenshot" else "text"
-            said = _shorten(text, s.safe_max_words) if as_text else honest_answer(label, _shorten(text, s.text_in_image_words))
+            said = (_shorten(text, s.safe_max_words) if as_text
+                    else honest_answer(label, gist(text, readable_text(ocr_title), s.text_in_image_words)))
             return Description(said, False, found.confidence, True, found.candidates)
         said = honest_answer("screenshot") if kind == "screenshot" else NO_DESCRIPTION
         return Description(said, False, found.confidence, True, found.candidates)
@@ -536,6 +544,15 @@ def must_be_named(context: PageContext, ocr_text: str) -> bool:
         return False
     nearby = " ".join((context.control_text, context.caption, context.heading, context.surrounding_text)).lower()
     return ocr_text.lower() not in nearby
+
+
+def gist(text: str, title: str, max_words: int) -> str:
+    """An image's text as the honest form says it: all of it when it is at most ``max_words`` words,
+    else its title (its largest letters, backend.ocr.TextRead) when that is readable, else its first
+    words. Every word is one the image's text holds."""
+    if len(text.split()) <= max_words or not is_readable(title):
+        return _shorten(text, max_words)
+    return _shorten(title, max_words)
 
 
 def _shorten(text: str, max_words: int) -> str:

@@ -95,7 +95,7 @@ class ImageTiming:
 
 
 class _Timed:
-    """Wraps the engine (``describe``) or the OCR reader (``read``) and adds each call's seconds to ``spent``."""
+    """Wraps the engine (``describe``) or the OCR reader (``read_with_title``) and adds each call's seconds to ``spent``."""
 
     def __init__(self, inner, method: str):
         self.inner, self.method, self.spent = inner, method, 0.0
@@ -177,7 +177,7 @@ def _one(record, engine, reader: OcrReader, session, caller: Caller) -> ImageTim
     items = items_from_json(body, config)
     decode_items(items, config, {})
     decode_s = time.perf_counter() - start
-    ocr, model = _Timed(reader, "read"), _Timed(engine, "describe")
+    ocr, model = _Timed(reader, "read_with_title"), _Timed(engine, "describe")
     before = dict(reader.seconds)
     describer = Describer(model, ocr, session, caller, "models", AnswerCache(0, 0))
     start = time.perf_counter()

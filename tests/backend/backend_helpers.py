@@ -29,7 +29,7 @@ class FakeEngine:
     def ocr_limit(self, image_size):
         return OCR_LIMIT
 
-    def describe(self, images, contexts, ocr_texts):
+    def describe(self, images, contexts, ocr_texts, ocr_titles=None):
         self.calls.append(len(images))
         return [Description(f"{c.caption or 'thing'} {i.size[0]}x{i.size[1]}", False, 0.8, False, list(self.candidates))
                 for i, c in zip(images, contexts)]

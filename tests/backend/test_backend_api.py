@@ -7,6 +7,7 @@ import json
 import pytest
 from PIL import Image
 
+from backend.ocr import NOTHING_READ
 from backend.openapi import openapi_document
 from backend_helpers import auth, b64, database_unreachable, make_token, png_bytes, services_of
 
@@ -63,9 +64,9 @@ def test_the_text_of_each_image_is_read_as_far_as_the_served_model_can_use_it(cl
     class Reader:  # records what the backend asks of its OCR reader
         asked: list = []
 
-        def read(self, image, limit):
+        def read_with_title(self, image, limit):
             self.asked.append((image.size, limit))
-            return ""
+            return NOTHING_READ
 
     services = services_of(app)
     services.ocr = Reader()

@@ -393,6 +393,21 @@ def test_an_answer_that_only_copies_the_text_of_a_large_image_says_what_it_is(ti
     assert big.low_confidence and parse_honest(big.description) == ("Text in image", big.description[15:])
     assert small.description == "Members only" and not small.low_confidence  # an image of text: its text
     assert junk.description == NO_DESCRIPTION and junk.low_confidence  # stray marks are not words
+    # more words than the form says: the title read in it, its largest letters, sums it up
+    titled, unreadable = engine.describe(images()[:2], [PageContext(width=1200, height=700)] * 2,
+                                         [screenshot, screenshot], ["Here is how you know", "G"])
+    assert titled.description == "Text in image: Here is how you know" and titled.low_confidence
+    assert unreadable.description == big.description  # a stray mark is no title: the first words stand
+
+
+def test_the_gist_of_an_image_s_text_is_all_of_it_when_short_else_its_title():
+    from backend.engine import gist
+
+    assert gist("Buy now", "Buy", 12) == "Buy now"  # an image of text is read whole
+    long = "Official site Menu Search Buy a Christmas tree permit The Forest Service invites you to cut one"
+    assert gist(long, "Buy a Christmas tree permit", 12) == "Buy a Christmas tree permit"
+    assert gist(long, "", 12) == "Official site Menu Search Buy a Christmas tree permit The Forest Service"
+    assert gist(long, "Ath", 5) == "Official site Menu Search Buy"
 
 
 def test_a_photograph_the_recogniser_is_sure_of_is_named_in_the_honest_form(tiny_onnx, monkeypatch):

@@ -1,7 +1,7 @@
 """OCR reads real text with rapidocr's bundled models, and skips what cannot hold text."""
 from PIL import Image, ImageDraw, ImageFont
 
-from backend.ocr import OcrReader, likely_has_text
+from backend.ocr import OcrReader, TextRead, likely_has_text
 
 
 def text_image(text="Add to cart"):
@@ -74,7 +74,7 @@ def test_boxes_are_recognised_in_reading_order_until_the_prompt_has_its_text():
     from backend.ocr import BOX_BATCH, STAGES, read_text
 
     engine, seconds = _ManyBoxes(), {stage: 0.0 for stage in STAGES}
-    text = read_text(engine, np.zeros((8, 8, 3), np.uint8), seconds)
+    text = read_text(engine, np.zeros((8, 8, 3), np.uint8), seconds).text
     words_needed = -(-OCR_LIMIT // len("abcdefghij "))  # the words it takes to fill the prompt's share
     batches = -(-words_needed // BOX_BATCH)
     assert engine.recognised == batches * BOX_BATCH < 60  # the rest were never recognised
@@ -88,7 +88,7 @@ def test_a_shorter_read_stops_at_the_box_that_reaches_its_limit_never_inside_a_w
     from backend.ocr import STAGES, read_text
 
     engine, seconds = _ManyBoxes(), {stage: 0.0 for stage in STAGES}
-    text = read_text(engine, np.zeros((8, 8, 3), np.uint8), seconds, limit=30)
+    text = read_text(engine, np.zeros((8, 8, 3), np.uint8), seconds, limit=30).text
     assert engine.recognised == 3  # boxes one at a time: the third reaches 30 characters
     assert text == "abcdefghij abcdefghij abcdefghij"  # every box it read, whole
 
@@ -96,7 +96,51 @@ def test_a_shorter_read_stops_at_the_box_that_reaches_its_limit_never_inside_a_w
 def test_the_cache_keeps_a_shorter_read_apart_from_a_full_one(monkeypatch):
     reader = OcrReader(enabled=True, timeout_s=30)
     limits = []
-    monkeypatch.setattr(reader, "_recognise", lambda image, limit: limits.append(limit) or f"read {limit}")
+    monkeypatch.setattr(reader, "_recognise", lambda image, limit: limits.append(limit) or TextRead(f"read {limit}"))
     assert reader.read(text_image(), 80) == "read 80"
     assert reader.read(text_image()) == "read 200"
     assert reader.read(text_image(), 80) == "read 80" and limits == [80, 200]
+
+
+class _Boxes:
+    """A stand-in rapidocr engine with boxes of given heights (a page title among smaller text)."""
+
+    def __init__(self, lines):
+        self.lines = lines  # (text, height, score)
+
+    def preprocess_img(self, pixels):
+        return pixels, {}
+
+    def detect_and_crop(self, pixels, record):
+        import numpy as np
+
+        class Detected:
+            boxes = np.array([[[0, 0], [100, 0], [100, h], [0, h]] for _, h, _ in self.lines], dtype=float)
+        return list(range(len(self.lines))), Detected()
+
+    def recognize_txt(self, crops):
+        found = _Found([self.lines[i][0] for i in crops])
+        found.scores = tuple(self.lines[i][2] for i in crops)
+        return found
+
+
+def test_the_title_is_the_largest_text_read_in_reading_order():
+    import numpy as np
+
+    from backend.ocr import STAGES, read_text
+
+    lines = [("uscis.gov", 12, 0.9), ("Welcome to myUSCIS", 30, 0.95), ("Sign in", 12, 0.9),
+             ("Your account", 26, 0.9), ("blurred giant", 60, 0.3)]  # a doubtful read never sets the height
+    found = read_text(_Boxes(lines), np.zeros((8, 8, 3), np.uint8), {stage: 0.0 for stage in STAGES})
+    assert found.text == "uscis.gov Welcome to myUSCIS Sign in Your account"  # the model's input, as before
+    assert found.title == "Welcome to myUSCIS"  # 26 px is under 90% of 30 px
+    short = read_text(_Boxes(lines), np.zeros((8, 8, 3), np.uint8), {stage: 0.0 for stage in STAGES}, limit=9)
+    assert short.text == "uscis.gov" and short.title == "uscis.gov"  # only the boxes read can be the title
+
+
+def test_box_heights_measure_across_the_letters():
+    from backend.ocr import box_heights
+
+    slanted = [[[0, 0], [100, 10], [100, 30], [0, 20]]]
+    assert box_heights(slanted, 1) == [20.0]
+    assert box_heights(None, 2) == [0.0, 0.0]
