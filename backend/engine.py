@@ -23,9 +23,9 @@ import onnxruntime as ort
 from PIL import Image
 
 from backend.grounding import ground_mentions, ocr_agreement
-from backend.honest import NO_DESCRIPTION, honest_answer
+from backend.honest import KIND_LABELS, NO_DESCRIPTION, honest_answer
 from backend.kinds import KindRecogniser, kind_in_file_name
-from backend.support import Evidence, KnownWorld, copies_text, is_readable
+from backend.support import Evidence, KnownWorld, copies_text, is_name, is_readable
 from backend.modelinput import (ModelInput, PageContext, build_model_input, decode_response, encode_response,
                                 ocr_limit, pointer_ids, readable_text)
 
@@ -451,9 +451,10 @@ class AltTextEngine:
         """What is said when none of the model's answers may be. A photograph, when the kind recogniser
         is sure of it: "Photo: <its caption>", or "Photo, no description available". Else the image's own
         text when it reads as words — as its alt for an image the size of the images of text the model
-        learned ("Possibly:"), as "Text in image: ..." for a larger one ("Screenshot: ..." where its file
-        name says it is one; its title when it holds more words than that form says: :func:`gist`) —
-        else "No description available" ("Screenshot, no description available"). Always low-confidence."""
+        learned ("Possibly:"), as "Text in image: ..." for a larger one ("Screenshot: ...", "Logo: ...",
+        "Chart: ..." where its file name says what it is; its title when it holds more words than that
+        form says: :func:`gist`; a logo's one word is its name: "Logo: Nasa") — else "No description
+        available" ("Logo, no description available"). Always low-confidence."""
         s = self.settings
         kind = kind_in_file_name(context.file_name)
         if not kind and self.kinds is not None:
@@ -461,14 +462,14 @@ class AltTextEngine:
         if kind == "photo":
             said = honest_answer("photo", _shorten(context.caption, s.text_in_image_words))
             return Description(said, False, found.confidence, True, found.candidates)
+        named = kind if kind in KIND_LABELS and kind != "text" else ""
         text = readable_text(ocr_text)
         as_text = evidence.reads_as_text()
-        if text and is_readable(text) and as_text is not None:
-            label = "screenshot" if kind == "screenshot" else "text"
+        if text and as_text is not None and (is_readable(text) or (named == "logo" and is_name(text))):
             said = (_shorten(text, s.safe_max_words) if as_text
-                    else honest_answer(label, gist(text, readable_text(ocr_title), s.text_in_image_words)))
+                    else honest_answer(named or "text", gist(text, readable_text(ocr_title), s.text_in_image_words)))
             return Description(said, False, found.confidence, True, found.candidates)
-        said = honest_answer("screenshot") if kind == "screenshot" else NO_DESCRIPTION
+        said = honest_answer(named) if named else NO_DESCRIPTION
         return Description(said, False, found.confidence, True, found.candidates)
 
     def _choose(self, model_input: ModelInput, hidden: np.ndarray, context: PageContext,

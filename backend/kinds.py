@@ -42,15 +42,22 @@ FEATURE_NAMES = (
 GRID = 4
 
 
-# "Screen Shot 2016-03-01 at 10.32.12.png", "screenshot-of-the-form.jpg", "Screenshot_20230101.png",
-# "screen-capture.png": what the author's own tools and words named the file. The pixels cannot tell a
-# screenshot from a chart or an illustration often enough to say so (LOG 2026-12-07); the file name can.
-SCREENSHOT_NAME = re.compile(r"screen[\s_.-]*(?:shot|cap(?:ture)?)", re.IGNORECASE)
+# What the author's own tools and words named the file: "Screen Shot 2016-03-01 at 10.32.12.png",
+# "screenshot-of-the-form.jpg", "screen-capture.png"; "worm-logo.jpg", "html5logo.png"; "bar-chart.png",
+# "flowchart.svg", "line_graph.png"; "cloud-diagram.svg". The pixels cannot tell a screenshot, a logo or
+# a chart from another graphic often enough to say so (LOG 2026-12-07); the file name can. First match
+# wins: "screenshot-of-the-chart.png" is a screenshot.
+KINDS_IN_FILE_NAMES = (
+    ("screenshot", re.compile(r"screen[\s_.-]*(?:shot|cap(?:ture)?)", re.IGNORECASE)),
+    ("logo", re.compile(r"logo(?!n|ut)", re.IGNORECASE)),  # not "logon.svg", "logout.png"
+    ("diagram", re.compile(r"diagram|flowchart", re.IGNORECASE)),
+    ("chart", re.compile(r"chart(?!er)|(?<![a-z])graph(?![a-z])", re.IGNORECASE)),  # not "charter", "photograph"
+)
 
 
 def kind_in_file_name(file_name: str) -> str:
-    """The kind the image's file name states ("screenshot"), or ""."""
-    return "screenshot" if SCREENSHOT_NAME.search(file_name or "") else ""
+    """The kind the image's file name states ("screenshot", "logo", "diagram", "chart"), or ""."""
+    return next((kind for kind, pattern in KINDS_IN_FILE_NAMES if pattern.search(file_name or "")), "")
 
 
 def _entropy(counts: np.ndarray) -> float:

@@ -58,6 +58,7 @@ graphics icon icons logo logos illustration illustrations chart charts diagram d
 """.split())
 _WORD = re.compile(r"\w+", re.UNICODE)
 _LETTERS = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+_NAME = re.compile(r"(?=\w*[^\W\d_])\w{2,}", re.UNICODE)
 FRAME_SHARE = 0.1  # a word in this share of one category's training answers is part of how it is spoken of
 MAX_REPEATS = 3  # a content word said more often than this is a decoding loop, whatever supports it
 # A picture category's word is learned from pixels only when at least this many training answers say it:
@@ -220,3 +221,9 @@ def copies_text(answer: str, ocr_text: str) -> bool:
 def is_readable(text: str) -> bool:
     """At least two words of two or more letters: OCR's stray marks on a photograph ("Ath", "G") are not."""
     return len(_LETTERS.findall(text)) >= 2
+
+
+def is_name(text: str) -> bool:
+    """A word of two or more letters or digits, one a letter ("NASA", "18F", not "0" or "C"): what a
+    logo's one word can be, where the file name already says the image is a logo."""
+    return bool(_NAME.search(text))

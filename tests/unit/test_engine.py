@@ -448,6 +448,19 @@ def test_an_image_whose_file_name_says_screenshot_is_named_one_in_the_honest_for
     assert unread.description == "Screenshot, no description available" and unread.low_confidence
     plain = engine.describe(images()[:1], [PageContext(width=1200, height=700, file_name="team.png")], [""])[0]
     assert plain.description == "Photo, no description available"
+    # a logo, a chart, a diagram by their file names; a logo's one word is its name, stray marks are not
+    logo, mark, unread_logo, chart, diagram = engine.describe(images()[:1] * 5, [
+        PageContext(width=226, height=170, file_name=name) for name in
+        ("worm-logo.jpg", "logo-badge.png", "logo.png", "revenue-bar-chart.png", "cloud-diagram.svg")],
+        ["NASA", "C", "", "Federal revenue by state 2015 2016 2017 2018 2019 oil gas coal wind solar",
+         "Your app cloud.gov"])
+    assert logo.description == "Logo: Nasa" and logo.low_confidence  # capitals in sentence case, as every read
+    assert mark.description == unread_logo.description == "Logo, no description available"
+    assert chart.description == "Chart: Federal revenue by state 2015 2016 2017 2018 2019 oil gas coal"
+    assert diagram.description == "Diagram: Your app cloud.gov"
+    # a single word on an image not known to be a logo is no answer
+    word = engine.describe(images()[:1], [PageContext(width=226, height=170, file_name="x.png")], ["NASA"])[0]
+    assert word.description == "Photo, no description available"
 
 
 def _sure_of(kind):

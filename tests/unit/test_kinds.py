@@ -91,3 +91,16 @@ def test_a_file_named_by_a_screenshot_tool_or_its_author_is_a_screenshot():
         assert kind_in_file_name(name) == "screenshot", name
     for name in ("screen.png", "fullscreen-icon.svg", "screens.jpg", "IMG_4015.JPG", ""):
         assert kind_in_file_name(name) == "", name
+
+
+def test_a_file_named_a_logo_a_chart_or_a_diagram_is_one():
+    from backend.kinds import kind_in_file_name
+
+    named = {"worm-logo.jpg": "logo", "html5logo.png": "logo", "Logos_partners.PNG": "logo",
+             "bar-chart.png": "chart", "piechart.gif": "chart", "line_graph.png": "chart", "graph.svg": "chart",
+             "cloud-diagram.svg": "diagram", "flowchart.png": "diagram",
+             "screenshot-of-the-chart.png": "screenshot"}  # the first kind named wins
+    for name, kind in named.items():
+        assert kind_in_file_name(name) == kind, name
+    for name in ("logout.svg", "logon.png", "charter.jpg", "photograph.jpg", "infographic.png", "paragraph.png"):
+        assert kind_in_file_name(name) == "", name
