@@ -144,3 +144,15 @@ def test_box_heights_measure_across_the_letters():
     slanted = [[[0, 0], [100, 10], [100, 30], [0, 20]]]
     assert box_heights(slanted, 1) == [20.0]
     assert box_heights(None, 2) == [0.0, 0.0]
+
+
+def test_a_page_s_title_is_read_as_its_title():
+    page = Image.new("RGB", (640, 260), "white")
+    draw = ImageDraw.Draw(page)
+    draw.text((20, 14), "Sign in", fill="black", font=ImageFont.load_default(size=14))
+    draw.text((20, 50), "Buy a tree permit", fill="black", font=ImageFont.load_default(size=40))
+    for row, line in enumerate(("Cut your own tree in a national forest", "Permits are sold online every year")):
+        draw.text((20, 130 + 34 * row), line, fill="black", font=ImageFont.load_default(size=18))
+    found = OcrReader(timeout_s=60).read_with_title(page)
+    assert "Sign in" in found.text and "national forest" in found.text
+    assert found.title == "Buy a tree permit"
