@@ -434,7 +434,9 @@ class AltTextEngine:
             return found
         evidence = Evidence.of(context, ocr_text, image.size, self.world)
         if found.decorative:  # a claim that silences the image: believed only within the known world
-            return found if evidence.decorative_supported() else self._unsaid(found, context, ocr_text, evidence, image, ocr_title)
+            if evidence.decorative_supported():
+                return found
+            return self._unsaid(found, context, ocr_text, evidence, image, ocr_title)
         # The text read in an image larger than any image of text the model learned is not what it shows.
         large = evidence.reads_as_text() is False
         supported = [t for t in [found.description, *found.candidates]

@@ -95,7 +95,8 @@ class ImageTiming:
 
 
 class _Timed:
-    """Wraps the engine (``describe``) or the OCR reader (``read_with_title``) and adds each call's seconds to ``spent``."""
+    """Wraps the engine (``describe``) or the OCR reader (``read_with_title``) and adds each call's seconds
+    to ``spent``."""
 
     def __init__(self, inner, method: str):
         self.inner, self.method, self.spent = inner, method, 0.0
