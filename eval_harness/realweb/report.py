@@ -12,8 +12,8 @@ matplotlib.use("Agg")  # files only; no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 
 from eval_harness.realweb.judge import GROUNDED_SHARE, INFORMATIVE_VERDICTS  # noqa: E402
-from eval_harness.realweb.summary import (Judged, audit_rows, confidence_table, figures, grouped,  # noqa: E402
-                                          level_differences)
+from eval_harness.realweb.summary import (Judged, audit_rows, confidence_table, figures, goal_figures,  # noqa: E402
+                                          grouped, level_differences)
 
 COLOURS = {"grounded": "#1a9850", "honest": "#91bfdb", "hidden": "#fc8d59", "ungrounded": "#d73027",
            "unanswered": "#999999"}
@@ -47,6 +47,10 @@ def summarise(rows: Sequence[Judged]) -> dict:
             "by_kind_test": grouped([r for r in mine if r.split == "test"], "kind"),
             "confidence": confidence_table(mine),
         }
+    goal_level = "page" if "page" in levels else (levels[0] if levels else "")
+    if goal_level:
+        out["goals"] = {"level": goal_level, "split": "test",
+                        "figures": goal_figures([r for r in rows if r.level == goal_level and r.split == "test"])}
     if {"backend", "page"} <= set(levels):
         out["level_differences"] = level_differences([r for r in rows if r.level == "backend"],
                                                      [r for r in rows if r.level == "page"])
@@ -73,6 +77,19 @@ def _checks_table(groups: dict[str, dict]) -> list[str]:
         lines.append(f"| {key} | {f['images_of_text']} | {_cell(f['read_exactly'], f['images_of_text'])} | "
                      f"{f['link_only_content']} | {_cell(f['link_only_content_grounded'], f['link_only_content'])} |")
     return lines
+
+
+def _goals_table(goals: dict) -> list[str]:
+    lines = [f"## Goals of the open issues ({goals['split']} split, {goals['level']} level)", "",
+             "The goal figures of the issues \"Honest answers\" (26) and \"The real web's graphics\" (27), "
+             "measured on this report's answers (`eval_harness/realweb/summary.py` `GOALS`; kinds are the "
+             "manifest's own guesses).", "",
+             "| issue | figure | measured | goal | met |", "|---|---|---|---|---|"]
+    for g in goals["figures"]:
+        met = "–" if g["met"] is None else ("yes" if g["met"] else "**no**")
+        lines.append(f"| {g['issue']} | {g['figure']} | {g['part']} of {g['whole']} ({_pct(g['share'])}) | "
+                     f"{g['goal']} | {met} |")
+    return lines + [""]
 
 
 def _speech_section(spoken: Sequence[dict]) -> list[str]:
@@ -116,6 +133,8 @@ def render_markdown(rows: Sequence[Judged], summary: dict, info: dict, spoken: S
               "screen reader gets it. *Speech*: a seeded sample of those pages read by Orca 43 pressing \"next "
               "graphic\"; the answer is what Orca said, its role words removed, and an image Orca never stops on "
               "counts as decorative. Choose on `dev`, report on `test`.", ""]
+    if "goals" in summary:
+        lines += _goals_table(summary["goals"])
     for level, data in summary["levels"].items():
         lines += [f"## {level.capitalize()} level", "", "### Test split, per set", ""]
         test_sets = {k: f for k, f in data["by_set_split"].items() if k.endswith("/ test")}

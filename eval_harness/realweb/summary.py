@@ -9,7 +9,7 @@ import random
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from eval_harness.realweb.backend_level import NOT_SENT_SVG
 from eval_harness.realweb.judge import (DECORATIVE_VERDICTS, INFORMATIVE_VERDICTS, Answer, is_image_of_text,
@@ -153,6 +153,61 @@ def level_differences(backend: Sequence[Judged], page: Sequence[Judged]) -> dict
             examples.setdefault(reason, []).append((p.image, b.verdict, p.verdict))
     return {"compared": compared, "differ": differ, "reasons": dict(reasons.most_common()),
             "examples": {k: v[:3] for k, v in examples.items()}}
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One goal figure of the issues that set them: the share of ``whole`` rows that are ``part`` rows,
+    at most or at least ``target``."""
+
+    issue: str
+    figure: str
+    whole: Callable[[Judged], bool]
+    part: Callable[[Judged], bool]
+    at_least: bool
+    target: float
+
+
+def _informative(kind: str = "") -> Callable[[Judged], bool]:
+    return lambda r: r.informative and (not kind or r.kind == kind)
+
+
+def _grounded(r: Judged) -> bool:
+    return r.verdict == "grounded"
+
+
+GOALS = (
+    Goal("26", "ungrounded answers, share of informative images", _informative(),
+         lambda r: r.verdict == "ungrounded", False, 0.02),
+    Goal("26", "meaningful images hidden as decorative", _informative(), lambda r: r.verdict == "hidden", False, 0.02),
+    Goal("26", "author-decorative images answered decorative", lambda r: not r.informative,
+         lambda r: r.verdict == "decorative_right", True, 0.90),
+    Goal("26", "spoken answers that repeat a corpus defect template",
+         lambda r: r.written and not r.decorative and bool(r.answer), lambda r: bool(r.defect), False, 0.0),
+    Goal("26, 27", "images of text read exactly", lambda r: r.image_of_text, lambda r: r.read_exactly, True, 0.95),
+    Goal("27", "informative images grounded", _informative(), _grounded, True, 0.40),
+    Goal("27", "screenshots grounded", _informative("screenshot"), _grounded, True, 0.50),
+    Goal("27", "charts and diagrams grounded", _informative("chart/diagram"), _grounded, True, 0.50),
+    Goal("27", "logos grounded", _informative("logo"), _grounded, True, 0.70),
+    Goal("27", "icons that are a link's only content, grounded",
+         lambda r: r.informative and r.kind == "icon" and r.control_only_content, _grounded, True, 0.80),
+    Goal("27", "photographs answered with words nothing supports", _informative("photo"),
+         lambda r: r.verdict == "ungrounded", False, 0.0),
+)
+
+
+def goal_figures(rows: Sequence[Judged], goals: Sequence[Goal] = GOALS) -> list[dict]:
+    """Each goal measured on ``rows`` (the report passes the test split at page level): counts, share,
+    and whether it is met (None when no row counts)."""
+    out = []
+    for g in goals:
+        whole = [r for r in rows if g.whole(r)]
+        part = sum(1 for r in whole if g.part(r))
+        measured = share(part, len(whole))
+        met = None if measured is None else (measured >= g.target if g.at_least else measured <= g.target)
+        out.append({"issue": g.issue, "figure": g.figure, "part": part, "whole": len(whole), "share": measured,
+                    "goal": ("at least " if g.at_least else "at most ") + f"{g.target:.0%}", "met": met})
+    return out
 
 
 def audit_rows(rows: Sequence[Judged], per_verdict: int = 20, seed: int = 0) -> dict[str, list[Judged]]:
