@@ -129,12 +129,7 @@ class CachedOcr:
         return self.cache.text(image, f"{image.mode}{image.size}".encode() + image.tobytes(), limit)
 
     def read_with_title(self, image: Image.Image, limit: int = OCR_LIMIT):
-        """The cached text, with no title: the cache keeps text only, so an honest answer here says an
-        image's first words where the served one says its title. The loop measures what feedback teaches
-        the model; the honest form is not the model's."""
-        from backend.ocr import TextRead
-
-        return TextRead(self.read(image, limit))
+        return self.cache.read(image, f"{image.mode}{image.size}".encode() + image.tobytes(), limit)
 
     def warm_up(self) -> None:
         """Nothing to warm: the reader starts on its first miss."""

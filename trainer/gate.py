@@ -35,6 +35,9 @@ from backend.modelinput import OCR_LIMIT, ocr_limit
 log = logging.getLogger("trainer.gate")
 
 BATCH = 8
+# What the gated figures measure; a served model's figures cached under another version are measured anew.
+# 2: the real-web judge credits an honest form that says the author's words, and reads carry titles (2026-12-07).
+FIGURES_VERSION = 2
 # figure -> (+1: higher is better, -1: lower is better; the most it may get worse). Shares move in
 # steps of 1/n: 0.01 is 3 of the ~300 informative dev images, 0.02 of a corpus category about 1 image.
 TOLERANCES: dict[str, tuple[int, float]] = {
@@ -67,7 +70,8 @@ class GateSets:
     seen_area: int | None = None
 
     def fingerprint(self) -> str:
-        text = json.dumps([str(self.realweb), self.realweb_per_set, str(self.corpus), self.corpus_limit, self.ocr]
+        text = json.dumps([FIGURES_VERSION, str(self.realweb), self.realweb_per_set, str(self.corpus),
+                           self.corpus_limit, self.ocr]
                           + ([self.realweb_split] if self.realweb_split != "dev" else [])
                           + ([self.seen_area] if self.seen_area is not None else []))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -97,29 +101,40 @@ def compare(before: dict[str, float], after: dict[str, float],
 
 
 class OcrCache:
-    """The backend reader's text per image content, kept on disk between runs."""
+    """The backend reader's reads per image content (text and title, backend.ocr.TextRead), kept on disk
+    between runs, so a gate hears the honest forms the backend says. A file of another format (the text
+    alone, before 2026-12-07) is read anew."""
+
+    FORMAT = 2
 
     def __init__(self, path: Path, enabled: bool):
         self.path, self.enabled = path, enabled
-        self.texts: dict[str, str] = json.loads(path.read_text()) if enabled and path.is_file() else {}
+        stored = json.loads(path.read_text()) if enabled and path.is_file() else {}
+        fresh = isinstance(stored, dict) and stored.get("format") == self.FORMAT
+        self.reads: dict[str, list[str]] = stored["reads"] if fresh else {}
         self._reader = None
 
-    def text(self, image: Image.Image, data: bytes, limit: int = OCR_LIMIT) -> str:
-        if not self.enabled:
-            return ""
-        key = hashlib.sha256(data).hexdigest() + ("" if limit == OCR_LIMIT else f":{limit}")
-        if key not in self.texts:
-            if self._reader is None:
-                from backend.ocr import OcrReader
+    def read(self, image: Image.Image, data: bytes, limit: int = OCR_LIMIT):
+        """What the backend's reader reads in ``image`` (whose bytes are ``data``): a backend.ocr.TextRead."""
+        from backend.ocr import NOTHING_READ, OcrReader, TextRead
 
+        if not self.enabled:
+            return NOTHING_READ
+        key = hashlib.sha256(data).hexdigest() + ("" if limit == OCR_LIMIT else f":{limit}")
+        if key not in self.reads:
+            if self._reader is None:
                 self._reader = OcrReader(timeout_s=120)  # the served budget is 3 s; a gate waits for the text
-            self.texts[key] = self._reader.read(image, limit)
-        return self.texts[key]
+            found = self._reader.read_with_title(image, limit)
+            self.reads[key] = [found.text, found.title]
+        return TextRead(*self.reads[key])
+
+    def text(self, image: Image.Image, data: bytes, limit: int = OCR_LIMIT) -> str:
+        return self.read(image, data, limit).text
 
     def save(self) -> None:
         if self.enabled:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(json.dumps(self.texts))
+            self.path.write_text(json.dumps({"format": self.FORMAT, "reads": self.reads}))
 
 
 @dataclass
@@ -130,6 +145,7 @@ class Inputs:
     load_images: Callable[[int, int], list[Image.Image]]  # (start, end) -> those images, as the backend decodes them
     contexts: list
     ocr_texts: list[str]
+    ocr_titles: list[str]  # the title among each image's text, which the honest form may say (backend.ocr.TextRead)
     score: Callable[[list], dict[str, float]]  # descriptions (backend.engine.Description) -> figures
 
 
@@ -154,10 +170,11 @@ def records_inputs(records: Sequence, ocr: OcrCache, seen_area: int | None = Non
     from eval_harness.realweb.records import page_context
     from eval_harness.realweb.summary import figures, judge_all
 
-    texts = []
+    reads = []
     for record in records:
         image = _opened(record.image_path)
-        texts.append(ocr.text(image, record.image_path.read_bytes(), ocr_limit(image.size, seen_area)))
+        reads.append(ocr.read(image, record.image_path.read_bytes(), ocr_limit(image.size, seen_area)))
+    texts = [r.text for r in reads]
 
     def score(found: list) -> dict[str, float]:
         answers = [Answer(r.id, text=d.description, decorative=d.decorative, low_confidence=d.low_confidence,
@@ -167,7 +184,7 @@ def records_inputs(records: Sequence, ocr: OcrCache, seen_area: int | None = Non
         return {f"realweb.{k}": figs[k] for k in keys} | {"realweb.images": float(len(records))}
 
     return Inputs(lambda start, end: [_opened(r.image_path) for r in records[start:end]],
-                  [page_context(r) for r in records], texts, score)
+                  [page_context(r) for r in records], texts, [r.title for r in reads], score)
 
 
 def corpus_inputs(sets: GateSets, ocr: OcrCache) -> Inputs:
@@ -176,7 +193,7 @@ def corpus_inputs(sets: GateSets, ocr: OcrCache) -> Inputs:
     from trainer.data import load_corpus
 
     examples = to_eval_examples(load_corpus(sets.corpus / "test.jsonl").examples)[:sets.corpus_limit]
-    texts = [ocr.text(e.example.load_image(), Path(e.example.image_path).read_bytes()) for e in examples]
+    reads = [ocr.read(e.example.load_image(), Path(e.example.image_path).read_bytes()) for e in examples]
 
     def score(found: list) -> dict[str, float]:
         predictions = [Prediction(d.description, d.decorative) for d in found]
@@ -190,7 +207,7 @@ def corpus_inputs(sets: GateSets, ocr: OcrCache) -> Inputs:
         return out
 
     return Inputs(lambda start, end: [e.example.load_image() for e in examples[start:end]],
-                  [e.context for e in examples], texts, score)
+                  [e.context for e in examples], [r.text for r in reads], [r.title for r in reads], score)
 
 
 def prepare(sets: GateSets) -> dict[str, Inputs]:
@@ -217,7 +234,8 @@ def evaluate(model_dir: Path, inputs: dict[str, Inputs]) -> dict[str, float | No
         found = []
         for start in range(0, len(part.contexts), BATCH):
             end = start + BATCH
-            found += engine.describe(part.load_images(start, end), part.contexts[start:end], part.ocr_texts[start:end])
+            found += engine.describe(part.load_images(start, end), part.contexts[start:end], part.ocr_texts[start:end],
+                                     part.ocr_titles[start:end])
         figures.update(part.score(found))
     return {name: None if isinstance(value, float) and math.isnan(value) else value  # JSON-safe in PostgreSQL
             for name, value in figures.items()}

@@ -53,6 +53,32 @@ def damaged(tiny_onnx: Path, where: Path) -> Path:
     return where
 
 
+def test_the_gate_s_reads_keep_the_title_the_backend_says_and_an_older_cache_is_read_anew(tmp_path):
+    from PIL import Image
+
+    from backend.ocr import TextRead
+    from trainer.gate import OcrCache
+
+    class Reader:  # the backend's reader, counted
+        calls = 0
+
+        def read_with_title(self, image, limit):
+            Reader.calls += 1
+            return TextRead("Sign in Buy a tree permit Cut your own", "Buy a tree permit")
+
+    path, image = tmp_path / "ocr.json", Image.new("RGB", (300, 200), "white")
+    path.write_text(json.dumps({"0" * 64: "text alone, as caches were before titles"}))
+    cache = OcrCache(path, enabled=True)
+    assert cache.reads == {}  # the older format is not trusted
+    cache._reader = Reader()
+    assert cache.read(image, b"page", 80) == TextRead("Sign in Buy a tree permit Cut your own", "Buy a tree permit")
+    cache.save()
+    again = OcrCache(path, enabled=True)
+    assert again.read(image, b"page", 80).title == "Buy a tree permit" and Reader.calls == 1  # from disk
+    assert again.text(image, b"page", 80) == "Sign in Buy a tree permit Cut your own"
+    assert OcrCache(path, enabled=False).read(image, b"page").text == ""
+
+
 def test_the_gate_refuses_a_damaged_candidate_and_passes_an_equal_one(small_corpus, tiny_onnx, tmp_path):
     sets = GateSets(realweb=REALWEB, realweb_per_set=4, corpus=small_corpus, ocr=False, cache_dir=tmp_path / "gate")
     before, after, decision, _ = run_gate(BUNDLED, "bundled", damaged(tiny_onnx, tmp_path / "bad"), sets)
