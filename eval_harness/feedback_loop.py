@@ -125,9 +125,6 @@ class CachedOcr:
 
         self.cache = OcrCache(path, enabled=True)
 
-    def read(self, image: Image.Image, limit: int = OCR_LIMIT) -> str:
-        return self.read_with_title(image, limit).text
-
     def read_with_title(self, image: Image.Image, limit: int = OCR_LIMIT):
         return self.cache.read(image, f"{image.mode}{image.size}".encode() + image.tobytes(), limit)
 

@@ -128,9 +128,6 @@ class OcrCache:
             self.reads[key] = [found.text, found.title]
         return TextRead(*self.reads[key])
 
-    def text(self, image: Image.Image, data: bytes, limit: int = OCR_LIMIT) -> str:
-        return self.read(image, data, limit).text
-
     def save(self) -> None:
         if self.enabled:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -75,7 +75,7 @@ def test_the_gate_s_reads_keep_the_title_the_backend_says_and_an_older_cache_is_
     cache.save()
     again = OcrCache(path, enabled=True)
     assert again.read(image, b"page", 80).title == "Buy a tree permit" and Reader.calls == 1  # from disk
-    assert again.text(image, b"page", 80) == "Sign in Buy a tree permit Cut your own"
+    assert again.read(image, b"page", 80).text == "Sign in Buy a tree permit Cut your own"
     assert OcrCache(path, enabled=False).read(image, b"page").text == ""
 
 
