@@ -25,7 +25,7 @@ from PIL import Image
 from backend.grounding import ground_mentions, ocr_agreement
 from backend.honest import KIND_LABELS, NO_DESCRIPTION, honest_answer
 from backend.kinds import KindRecogniser, kind_in_file_name
-from backend.support import Evidence, KnownWorld, copies_text, is_name, is_readable
+from backend.support import Evidence, KnownWorld, is_name, is_readable, site_read
 from backend.modelinput import (ModelInput, PageContext, build_model_input, decode_response, encode_response,
                                 ocr_limit, pointer_ids, readable_text)
 
@@ -437,16 +437,29 @@ class AltTextEngine:
             if evidence.decorative_supported():
                 return found
             return self._unsaid(found, context, ocr_text, evidence, image, ocr_title)
+        if self._photo_beyond_world(evidence, image, ocr_text, context):
+            return self._unsaid(found, context, ocr_text, evidence, image, ocr_title)
         # The text read in an image larger than any image of text the model learned is not what it shows.
         large = evidence.reads_as_text() is False
         supported = [t for t in [found.description, *found.candidates]
-                     if not evidence.unsupported(t) and not (large and copies_text(t, ocr_text))]
+                     if not evidence.unsupported(t) and not (large and evidence.retells_text(t, ocr_text))]
         if found.description in supported:
             return found
         if found.low_confidence and supported:  # the safe form keeps to what is supported
             return Description(_shorten(min(supported, key=len), s.safe_max_words), False, found.confidence, True,
                                found.candidates)
         return self._unsaid(found, context, ocr_text, evidence, image, ocr_title)
+
+    def _photo_beyond_world(self, evidence: Evidence, image: Image.Image, ocr_text: str,
+                            context: PageContext) -> bool:
+        """A photograph larger than any image the model learned from: the model never saw a photograph,
+        so whatever it says of one (a post's frame around a sign's words, "Post by designer: ...") is
+        its training world's speech, not what is shown; only the honest form may be said of it."""
+        if self.kinds is None or self.world.seen_area is None or evidence.area <= self.world.seen_area:
+            return False
+        if kind_in_file_name(context.file_name):
+            return False
+        return self.kinds.recognise(image, ocr_text)[0] == "photo"
 
     def _unsaid(self, found: Description, context: PageContext, ocr_text: str, evidence: Evidence,
                 image: Image.Image, ocr_title: str = "") -> Description:
@@ -469,7 +482,8 @@ class AltTextEngine:
         as_text = evidence.reads_as_text()
         if text and as_text is not None and (is_readable(text) or (named == "logo" and is_name(text))):
             said = (_shorten(text, s.safe_max_words) if as_text
-                    else honest_answer(named or "text", gist(text, readable_text(ocr_title), s.text_in_image_words)))
+                    else honest_answer(named or "text",
+                                       gist(text, readable_text(ocr_title), s.text_in_image_words, named)))
             return Description(said, False, found.confidence, True, found.candidates)
         said = honest_answer(named) if named else NO_DESCRIPTION
         return Description(said, False, found.confidence, True, found.candidates)
@@ -549,13 +563,21 @@ def must_be_named(context: PageContext, ocr_text: str) -> bool:
     return ocr_text.lower() not in nearby
 
 
-def gist(text: str, title: str, max_words: int) -> str:
-    """An image's text as the honest form says it: all of it when it is at most ``max_words`` words,
-    else its title (its largest letters, backend.ocr.TextRead) when that is readable, else its first
-    words. Every word is one the image's text holds."""
-    if len(text.split()) <= max_words or not is_readable(title):
+def gist(text: str, title: str, max_words: int, kind: str = "") -> str:
+    """An image's text as the honest form says it of an image of ``kind`` ("" when not known): all of it
+    when it is at most ``max_words`` words, else the site it shows when it reads a web address (a browser's
+    address bar: authors name the site a screenshot shows), else its title (its largest letters,
+    backend.ocr.TextRead) when that is readable, else its first words. A logo's largest letters are its
+    name (a tagline is set smaller), so a logo says its title whatever its length. Every word is one the
+    image's text holds."""
+    if kind == "logo" and is_name(title):
+        return _shorten(title, max_words)
+    if len(text.split()) <= max_words:
         return _shorten(text, max_words)
-    return _shorten(title, max_words)
+    site = site_read(text) if kind in ("", "text", "screenshot") else ""
+    if site:
+        return site
+    return _shorten(title if is_readable(title) else text, max_words)
 
 
 def _shorten(text: str, max_words: int) -> str:

@@ -59,6 +59,10 @@ graphics icon icons logo logos illustration illustrations chart charts diagram d
 _WORD = re.compile(r"\w+", re.UNICODE)
 _LETTERS = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 _NAME = re.compile(r"(?=\w*[^\W\d_])\w{2,}", re.UNICODE)
+# A web address as a browser's address bar or a page shows it: a scheme or "www.", or a host under one of
+# the common top-level domains. Not a file name ("README.md", "post.py") nor an e-mail address.
+_SITE = re.compile(r"(?<![\w@.-])(?:https?://)?((?:[a-z0-9-]+\.)+(?:gov|mil|edu|org|com|net|int|io|uk|us|ca|au|"
+                   r"eu|de|fr|es|it|nl|info|app|dev))(?![\w@-])", re.IGNORECASE)
 FRAME_SHARE = 0.1  # a word in this share of one category's training answers is part of how it is spoken of
 MAX_REPEATS = 3  # a content word said more often than this is a decoding loop, whatever supports it
 # A picture category's word is learned from pixels only when at least this many training answers say it:
@@ -197,13 +201,24 @@ class Evidence:
 
     def unsupported(self, answer: str) -> list[str]:
         """The answer's content words that nothing supports (empty: the answer may be spoken). An answer
-        of stop words only, or stuck in a loop (a word more than :data:`MAX_REPEATS` times), is supported
-        by nothing."""
+        of stop words only, without a word of two or more letters or digits (a lone "日" read off a badge),
+        or stuck in a loop (a word more than :data:`MAX_REPEATS` times), is supported by nothing."""
         said = content_words(answer)
         every = _WORD.findall(answer.casefold())
-        if not said or max(every.count(w) for w in set(every)) > MAX_REPEATS:  # claims nothing, or "us us us ..."
+        if not said or not is_name(answer) or max(every.count(w) for w in set(every)) > MAX_REPEATS:
             return sorted(set(said or every))
         return [w for w in said if w not in self.words and not self.world.supports(w, self.side)]
+
+    def retells_text(self, answer: str, ocr_text: str) -> bool:
+        """The answer is the image's own text: nothing but its words, or at least half of them in a frame
+        of words the known world does not hold for an image this large — words of how the model speaks
+        of small posts and buttons, there only because the page happens to say them ("Post by designer:
+        used the Draft Standards" of a 1600 px screenshot on a page about blog posts)."""
+        said = content_words(answer)
+        read = set(content_words(ocr_text))
+        others = [w for w in said if w not in read]
+        return bool(said) and 2 * len(others) <= len(said) and not any(
+            self.world.supports(w, self.side) for w in others)
 
 
 def unsupported_words(answer: str, context: PageContext, ocr_text: str, image_size: tuple[int, int],
@@ -212,10 +227,6 @@ def unsupported_words(answer: str, context: PageContext, ocr_text: str, image_si
     return Evidence.of(context, ocr_text, image_size, world).unsupported(answer)
 
 
-def copies_text(answer: str, ocr_text: str) -> bool:
-    """The answer says nothing but words of the image's own text."""
-    said = content_words(answer)
-    return bool(said) and set(said) <= set(content_words(ocr_text))
 
 
 def is_readable(text: str) -> bool:
@@ -227,3 +238,10 @@ def is_name(text: str) -> bool:
     """A word of two or more letters or digits, one a letter ("NASA", "18F", not "0" or "C"): what a
     logo's one word can be, where the file name already says the image is a logo."""
     return bool(_NAME.search(text))
+
+
+def site_read(text: str) -> str:
+    """The first web address in an image's text, as a listener wants it: its host, lower-cased, without
+    "www." ("analytics.usa.gov"), or ""."""
+    found = _SITE.search(text)
+    return found[1].lower().removeprefix("www.") if found else ""

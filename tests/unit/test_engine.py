@@ -408,6 +408,13 @@ def test_the_gist_of_an_image_s_text_is_all_of_it_when_short_else_its_title():
     assert gist(long, "Buy a Christmas tree permit", 12) == "Buy a Christmas tree permit"
     assert gist(long, "", 12) == "Official site Menu Search Buy a Christmas tree permit The Forest Service"
     assert gist(long, "Ath", 5) == "Official site Menu Search Buy"
+    # a browser's address bar names the site a screenshot shows; a chart's text is not a site
+    shot = "Go to analytics.usa.gov About this site 140,868 people on government websites now Top 20"
+    assert gist(shot, "140,868", 12) == gist(shot, "140,868", 12, "screenshot") == "analytics.usa.gov"
+    assert gist(shot, "", 12, "chart") == "Go to analytics.usa.gov About this site 140,868 people on government websites now"
+    # a logo's largest letters are its name, its tagline smaller
+    assert gist("DATA Act BETTER DATA. BETTER DECISIONS.", "DATA Act", 12, "logo") == "DATA Act"
+    assert gist("DATA Act BETTER DATA. BETTER DECISIONS.", "G", 12, "logo") == "DATA Act BETTER DATA. BETTER DECISIONS."
 
 
 def test_a_photograph_the_recogniser_is_sure_of_is_named_in_the_honest_form(tiny_onnx, monkeypatch):
@@ -426,6 +433,30 @@ def test_a_photograph_the_recogniser_is_sure_of_is_named_in_the_honest_form(tiny
     assert plain.description == "Photo, no description available" and plain.low_confidence
     # more words than a photograph holds: the page around a photo, so its text is said, not "Photo"
     assert not with_text.description.startswith("Photo") and with_text.low_confidence
+
+
+def test_a_photograph_larger_than_any_image_learned_gets_the_honest_form_whatever_supports_the_answer(
+        tiny_onnx, monkeypatch, tmp_path):
+    import json
+    import shutil
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_onnx, model_dir)
+    (model_dir / "altlens.json").write_text(json.dumps({"known_world": {"words": {}, "seen_area": 180 * 180}}))
+    from backend.modelinput import encode_response
+
+    frame = encode_response(OnnxModel(model_dir).tokenizer, "Post by")  # the page says "post": supported
+    monkeypatch.setattr(OnnxModel, "beam_search_many", lambda self, prompts, h, n, m, *bans: [
+        [Hypothesis(list(frame), -0.01 * len(frame))] for _ in prompts])
+    engine = AltTextEngine(model_dir, settings=EngineSettings(score_ocr_text=False))
+    page = dict(page_title="Lalitha's award: a post by the team")
+    assert engine.describe(images()[:1], [PageContext(width=221, height=320, **page)], [""])[0].description == "Post by"
+    engine.kinds = _sure_of("photo")
+    portrait, thumbnail = engine.describe(images()[:2], [PageContext(width=221, height=320, **page),
+                                                         PageContext(width=120, height=120, **page)], ["", ""])
+    assert portrait.description == "Photo, no description available" and portrait.low_confidence
+    assert portrait.model_answer == "Post by"  # what the model said is kept for the record, not spoken
+    assert thumbnail.description == "Post by"  # within the size the model learned: its answer is checked as before
 
 
 def test_an_image_whose_file_name_says_screenshot_is_named_one_in_the_honest_form(tiny_onnx, monkeypatch, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from backend.engine import redundant_in_control
 from backend.honest import NO_DESCRIPTION, honest_answer, parse_honest
 from backend.modelinput import PageContext
-from backend.support import (Evidence, KnownWorld, content_words, copies_text, is_readable, known_world,
+from backend.support import (Evidence, KnownWorld, content_words, is_readable, known_world, site_read,
                              unsupported_words)
 
 WORLD = known_world(3 * [("icon_control", "Shopping cart", 32, 32), ("emoji", "Trophy", 48, 48),
@@ -84,9 +84,15 @@ def test_the_text_in_an_image_is_its_answer_only_at_the_size_images_of_text_were
     assert Evidence.of(PageContext(width=240, height=60), "", (0, 0), world).reads_as_text()
     assert Evidence.of(PageContext(width=800, height=450), "", (0, 0), world).reads_as_text() is False
     assert Evidence.of(PageContext(width=800, height=450), "", (0, 0), KnownWorld()).reads_as_text() is None
-    assert copies_text("Looking for fec.gov?", "Looking for fec.gov? An official website")
-    assert not copies_text("Bar chart: Revenue by region", "Revenue by region")  # "bar" is not read there
-    assert not copies_text("", "Members only")
+    large = Evidence.of(PageContext(width=1600, height=934, page_title="A good blog post"), "", (0, 0),
+                        known_world([("text", f"Post by @user{i}: message", 280, 94) for i in range(9)]
+                                    + 3 * [("chart", "Bar chart: Revenue by region", 1600, 900)]))
+    assert large.retells_text("Looking for fec.gov?", "Looking for fec.gov? An official website")
+    # a frame the model learned for small posts, around the text read: "post" is only the page's word here
+    assert large.retells_text("Post by designer: used the Draft Standards", "designer: used the Draft Standards")
+    assert not large.retells_text("Bar chart: Revenue by region", "Revenue by region")  # "bar": learned this large
+    assert not large.retells_text("Post by", "")  # nothing of the image's text: the support check's business
+    assert not large.retells_text("", "Members only")
     assert is_readable("Post by") and not is_readable("Ath") and not is_readable("三") and not is_readable("G 18")
 
 
@@ -102,3 +108,17 @@ def test_an_image_beside_its_controls_own_text_is_redundant_unless_it_holds_othe
 def test_a_decoding_loop_is_never_supported():
     assert unsupported_words("us us us us us", PageContext(), "Let us know", (300, 60), WORLD) == ["us"]
     assert unsupported_words("Let us know", PageContext(), "Let us know", (300, 60), WORLD) == []
+
+
+def test_an_answer_without_a_word_of_two_letters_or_digits_claims_nothing():
+    evidence = Evidence.of(PageContext(), "日 HTML5 Powered", (229, 64), KnownWorld())
+    assert evidence.unsupported("日") == ["日"]  # one mark read off a badge is no name
+    assert evidence.unsupported("HTML5 Powered") == []
+
+
+def test_a_web_address_read_in_an_image_is_its_host():
+    assert site_read("analytics.usa.gov About this site 140,868") == "analytics.usa.gov"
+    assert site_read("Looking for https://www.uskpa.org/ today") == "uskpa.org"
+    assert site_read("18F/18f.gsa.gov + GitHub, Inc.") == "18f.gsa.gov"
+    # not an e-mail address, a file name, an abbreviation
+    assert site_read("Write to team@agency.gov README.md post.py e.g. i.e.") == ""
