@@ -11,12 +11,14 @@ candidates with their scores (kept for feedback → preference pairs).
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
+from urllib.parse import urlsplit
 
 import numpy as np
 import onnxruntime as ort
@@ -31,6 +33,8 @@ from backend.modelinput import (ModelInput, PageContext, build_model_input, deco
 
 log = logging.getLogger(__name__)
 
+# A link to one of these is a link to the picture itself (a larger copy), not a purpose of its own.
+IMAGE_FILE_ENDINGS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif", ".bmp")
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 MODEL_FILES = ("encoder_model.onnx", "decoder_model.onnx", "decoder_with_past_model.onnx")
@@ -469,24 +473,31 @@ class AltTextEngine:
         learned ("Possibly:"), as "Text in image: ..." for a larger one ("Screenshot: ...", "Logo: ...",
         "Chart: ..." where its file name says what it is; its title when it holds more words than that
         form says: :func:`gist`; a logo's one word is its name: "Logo: Nasa") — else "No description
-        available" ("Logo, no description available"). Always low-confidence."""
+        available" ("Logo, no description available"). An image that is a link's only content names the
+        link, so its honest form also says where the link goes (:func:`link_target`). Always
+        low-confidence."""
         s = self.settings
         kind = kind_in_file_name(context.file_name)
         if not kind and self.kinds is not None:
             kind = self.kinds.recognise(image, ocr_text)[0]
+        link = link_target(context)
+
+        def honest(kind: str, supported: str = "") -> Description:
+            target = "" if link and link in supported.lower() else link  # said once is enough
+            return Description(honest_answer(kind, supported, target), False, found.confidence, True,
+                               found.candidates)
+
         if kind == "photo":
-            said = honest_answer("photo", _shorten(context.caption, s.text_in_image_words))
-            return Description(said, False, found.confidence, True, found.candidates)
+            return honest("photo", _shorten(context.caption, s.text_in_image_words))
         named = kind if kind in KIND_LABELS and kind != "text" else ""
         text = readable_text(ocr_text)
         as_text = evidence.reads_as_text()
         if text and as_text is not None and (is_readable(text) or (named == "logo" and is_name(text))):
-            said = (_shorten(text, s.safe_max_words) if as_text
-                    else honest_answer(named or "text",
-                                       gist(text, readable_text(ocr_title), s.text_in_image_words, named)))
-            return Description(said, False, found.confidence, True, found.candidates)
-        said = honest_answer(named) if named else NO_DESCRIPTION
-        return Description(said, False, found.confidence, True, found.candidates)
+            if as_text:  # an image of text the model's size: its text is its alt, and the link's name
+                return Description(_shorten(text, s.safe_max_words), False, found.confidence, True,
+                                   found.candidates)
+            return honest(named or "text", gist(text, readable_text(ocr_title), s.text_in_image_words, named))
+        return honest(named)
 
     def _choose(self, model_input: ModelInput, hidden: np.ndarray, context: PageContext,
                 ocr_text: str, hypotheses: list[Hypothesis], banned: list[int],
@@ -537,6 +548,26 @@ class AltTextEngine:
             texts = [t for t, d, _ in decoded if not d]
             safe = _shorten(min(texts, key=len), s.safe_max_words) if texts else ""
         return Description(safe, False, confidence, True, [t for t in candidates if t != safe])
+
+
+def link_target(context: PageContext) -> str:
+    """Where a link whose only content is the image goes, as a listener wants it: the target's host
+    without "www." ("flickr.com"), or "" — not a link's only content, no web address (a script, a
+    mail address: the extension sends only http and https targets), a link to an image file (the
+    picture itself, larger: no purpose beyond the image), or a host that is no name (an IP address,
+    "localhost": a page served from a developer's machine)."""
+    if context.control_role != "link" or not context.only_content:
+        return ""
+    target = urlsplit(context.control_href.strip())
+    if target.scheme not in ("http", "https") or not target.hostname or target.hostname == "localhost":
+        return ""
+    if target.path.lower().endswith(IMAGE_FILE_ENDINGS):
+        return ""
+    try:
+        ipaddress.ip_address(target.hostname)
+        return ""
+    except ValueError:
+        return target.hostname.lower().removeprefix("www.")
 
 
 def redundant_in_control(context: PageContext, ocr_text: str) -> bool:

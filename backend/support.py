@@ -201,11 +201,15 @@ class Evidence:
 
     def unsupported(self, answer: str) -> list[str]:
         """The answer's content words that nothing supports (empty: the answer may be spoken). An answer
-        of stop words only, without a word of two or more letters or digits (a lone "日" read off a badge),
-        or stuck in a loop (a word more than :data:`MAX_REPEATS` times), is supported by nothing."""
+        of stop words only, or stuck in a loop (a word more than :data:`MAX_REPEATS` times), is supported
+        by nothing. One without a word of two or more letters or digits is a lone mark: supported only
+        where the model learned it from pixels (the "X" brand icon), never by the page or the image's text
+        (a "日" read off a badge)."""
         said = content_words(answer)
         every = _WORD.findall(answer.casefold())
-        if not said or not is_name(answer) or max(every.count(w) for w in set(every)) > MAX_REPEATS:
+        if said and not is_name(answer):
+            return [w for w in said if not self.world.supports(w, self.side)]
+        if not said or max(every.count(w) for w in set(every)) > MAX_REPEATS:
             return sorted(set(said or every))
         return [w for w in said if w not in self.words and not self.world.supports(w, self.side)]
 

@@ -11,6 +11,9 @@ Verdicts (DESIGN.md §7):
   "no description" form, :func:`backend.honest.parse_honest`, saying at most words
   the page itself says, or the image's own text as the backend's OCR read it);
   ``unanswered`` (nothing written: a screen reader says "unlabeled image");
+  where the honest form says where a link goes (". Link to flickr.com"), that is
+  no claim about the image: it is left out of *grounded* and must be the page's
+  own link target to be *honest*;
   ``ungrounded`` (anything else: words nothing supports).
 
 Words are compared as content words (backend.support.content_words):
@@ -25,7 +28,7 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
-from backend.honest import KIND_LABELS, parse_honest
+from backend.honest import KIND_LABELS, honest_link, parse_honest
 from backend.support import content_words
 from corpus.noise import CLICK_HERE, GENERIC, LONG_CAPTION
 
@@ -88,11 +91,11 @@ def is_grounded(answer: str, alt: str) -> bool:
 
 
 def is_honest(answer: str, page_text: str) -> bool:
-    """The product's honest form, saying nothing the page does not say."""
+    """The product's honest form, saying nothing the page does not say (where a link goes included)."""
     parsed = parse_honest(answer)
     if parsed is None:
         return False
-    matched, total = support(parsed[1], page_text)
+    matched, total = support(f"{parsed[1]} {honest_link(answer)}", page_text)
     return matched == total
 
 

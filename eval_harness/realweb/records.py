@@ -130,11 +130,12 @@ def page_context(record: Record) -> PageContext:
 
 
 def page_words_text(record: Record) -> str:
-    """Everything the page itself says around the image (what an honest answer may repeat)."""
+    """Everything the page itself says around the image (what an honest answer may repeat), with the
+    target of the link it sits in: the page's markup says where a link goes."""
     if record.context_has_alt:
-        return " ".join((record.page_title, record.link_own_text()))
+        return " ".join((record.page_title, record.link_own_text(), record.link_href))
     return " ".join((record.page_title, record.heading, record.figcaption, record.title_attr,
-                     record.context.replace(MARKER, " "), record.link_own_text()))
+                     record.context.replace(MARKER, " "), record.link_own_text(), record.link_href))
 
 
 def _text(value) -> str:

@@ -44,6 +44,15 @@ def test_every_verdict(alt, given, expected):
     assert verdict(alt, given, PAGE) == expected
 
 
+def test_where_a_link_goes_is_honest_when_the_page_links_there_and_no_claim_about_the_image():
+    page = PAGE + " https://www.flickr.com/photos/kiri_no_hana/"
+    linked = answer(honest_answer("photo", link="flickr.com"))
+    assert verdict("Layer cake, by Flickr user Kirinohana", linked, page) == "honest"  # the link is no description
+    assert verdict("Layer cake", linked, PAGE) == "ungrounded"  # a target the page does not link to
+    said = answer(honest_answer("screenshot", "Approval Portal", "cap.18f.gov"))
+    assert verdict("Screenshot of the Communicart approval portal", said, "https://cap.18f.gov/") == "grounded"
+
+
 def test_half_the_answer_must_be_in_the_alt():
     alt = "Team members at a whiteboard"
     assert verdict(alt, answer("Team at whiteboard"), "") == "grounded"

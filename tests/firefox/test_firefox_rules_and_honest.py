@@ -18,7 +18,7 @@ def tiny_model_root(tiny_onnx, tmp_path):
 
 def test_decorative_by_rule_and_the_honest_form_in_firefox(ff, site):
     ff.goto(site + "/rules.html")
-    marks = ff.wait_for_marks([*BY_RULE, "icon-only-content", "real-photo"])
+    marks = ff.wait_for_marks([*BY_RULE, "icon-only-content", "real-photo", "real-photo-link"])
 
     images = {node["own_id"] for node in ff.ax_nodes(role="image")}
     for element_id in BY_RULE:
@@ -32,8 +32,11 @@ def test_decorative_by_rule_and_the_honest_form_in_firefox(ff, site):
     photo_name = ff.attr("real-photo", "alt")
     assert parse_honest(photo_name) == ("Photo", ""), photo_name  # the kind recogniser names it (backend/kinds.py)
     assert "real-photo" in {node["own_id"] for node in ff.ax_nodes(role="image", name=photo_name)}
+    linked_name = ff.attr("real-photo-link", "alt")  # a link's only content: where the link goes, too
+    assert linked_name == f"{photo_name}. Link to flickr.com", linked_name
+    assert "link-photo" in {node["own_id"] for node in ff.ax_nodes(role="link", name=linked_name)}
 
     asked = asked_for(ff.backend.database_url)
     assert not set(BY_RULE.values()) & set(asked), asked
-    assert asked["close.png"] and asked["real-photo.jpg"] == [True]
+    assert asked["close.png"] and asked["real-photo.jpg"] == [True, True]
     assert ff.errors() == []

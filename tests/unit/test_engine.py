@@ -501,3 +501,32 @@ def _sure_of(kind):
     intercept[KINDS.index(kind)] = 20.0
     return KindRecogniser(KINDS, np.zeros(len(FEATURE_NAMES)), np.ones(len(FEATURE_NAMES)),
                           np.zeros((len(KINDS), len(FEATURE_NAMES))), intercept, {kind: 0.9}, {kind: 2})
+
+
+def test_the_target_of_a_link_whose_only_content_is_the_image_is_its_host():
+    from backend.engine import link_target
+
+    def only(href, **kw):
+        return PageContext(control_role="link", control_href=href, only_content=True, **kw)
+
+    assert link_target(only("https://www.flickr.com/photos/glaciernps/23195417702/")) == "flickr.com"
+    assert link_target(only("https://pulse.cio.gov/https/domains/")) == "pulse.cio.gov"
+    # a link to the picture itself, a script, a relative or unnamed target: no purpose to say
+    assert link_target(only("https://i.ytimg.com/vi/XuzpsO4ErOQ/maxresdefault.jpg")) == ""
+    assert link_target(only("javascript:print(")) == link_target(only("/example-link/")) == ""
+    assert link_target(only("http://127.0.0.1:8000/page")) == link_target(only("http://localhost/x")) == ""
+    # not the link's only content (its own text names it), or not a link
+    assert link_target(PageContext(control_role="link", control_href="https://flickr.com/x")) == ""
+    assert link_target(PageContext(control_role="button", control_href="https://flickr.com/x",
+                                   only_content=True)) == ""
+
+
+def test_a_links_only_content_said_in_the_honest_form_says_where_the_link_goes(tiny_onnx, monkeypatch):
+    engine = _engine_answering(tiny_onnx, monkeypatch, [("A star on a gold ground", -0.01)], check_support=True)
+    engine.kinds = _sure_of("photo")
+    link = dict(control_role="link", only_content=True, width=400, height=300)
+    away, itself = engine.describe(images()[:2], [
+        PageContext(control_href="https://www.flickr.com/photos/kiri_no_hana/9623594449/", **link),
+        PageContext(control_href="https://18f.gsa.gov/assets/cake.jpg", **link)], ["", ""])
+    assert away.description == "Photo, no description available. Link to flickr.com" and away.low_confidence
+    assert itself.description == "Photo, no description available"

@@ -78,6 +78,20 @@ def test_the_honest_form_is_recognised_and_a_bare_kind_word_is_not():
     assert parse_honest("Text in image: An official website") == ("Text in image", "An official website")
 
 
+def test_the_honest_form_of_a_links_only_content_says_where_the_link_goes():
+    from backend.honest import honest_link
+
+    linked = honest_answer("photo", link="flickr.com")
+    assert linked == "Photo, no description available. Link to flickr.com"
+    assert parse_honest(linked) == ("Photo", "") and honest_link(linked) == "flickr.com"
+    said = honest_answer("text", "Secure HTTP (HTTPS)", "pulse.cio.gov")
+    assert said == "Text in image: Secure HTTP (HTTPS). Link to pulse.cio.gov"
+    assert parse_honest(said) == ("Text in image", "Secure HTTP (HTTPS)") and honest_link(said) == "pulse.cio.gov"
+    assert honest_answer("", "", "w3.org") == "No description available. Link to w3.org"
+    assert honest_answer("photo", "Our team.", "x.gov") == "Photo: Our team. Link to x.gov"  # one full stop
+    assert honest_link(honest_answer("photo")) == "" and honest_link("Shopping cart") == ""
+
+
 def test_the_text_in_an_image_is_its_answer_only_at_the_size_images_of_text_were_learned():
     world = known_world([("text", "Members only", 300, 60), ("decorative", "", 300, 8)])
     assert world.text_area == 18000
@@ -111,9 +125,13 @@ def test_a_decoding_loop_is_never_supported():
 
 
 def test_an_answer_without_a_word_of_two_letters_or_digits_claims_nothing():
-    evidence = Evidence.of(PageContext(), "日 HTML5 Powered", (229, 64), KnownWorld())
+    evidence = Evidence.of(PageContext(), "日 X HTML5 Powered", (229, 64), KnownWorld())
     assert evidence.unsupported("日") == ["日"]  # one mark read off a badge is no name
     assert evidence.unsupported("HTML5 Powered") == []
+    # unless the model learned it from pixels: the "X" brand's icon
+    icons = known_world(3 * [("icon_control", "X", 32, 32)])
+    assert Evidence.of(PageContext(), "", (32, 32), icons).unsupported("X") == []
+    assert evidence.unsupported("X") == ["x"]
 
 
 def test_a_web_address_read_in_an_image_is_its_host():
