@@ -482,9 +482,9 @@ class AltTextEngine:
             kind = self.kinds.recognise(image, ocr_text)[0]
         link = link_target(context)
 
-        def honest(kind: str, supported: str = "") -> Description:
+        def honest(said_kind: str, supported: str = "") -> Description:
             target = "" if link and link in supported.lower() else link  # said once is enough
-            return Description(honest_answer(kind, supported, target), False, found.confidence, True,
+            return Description(honest_answer(said_kind, supported, target), False, found.confidence, True,
                                found.candidates)
 
         if kind == "photo":

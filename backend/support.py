@@ -231,16 +231,15 @@ def unsupported_words(answer: str, context: PageContext, ocr_text: str, image_si
     return Evidence.of(context, ocr_text, image_size, world).unsupported(answer)
 
 
-
-
 def is_readable(text: str) -> bool:
     """At least two words of two or more letters: OCR's stray marks on a photograph ("Ath", "G") are not."""
     return len(_LETTERS.findall(text)) >= 2
 
 
 def is_name(text: str) -> bool:
-    """A word of two or more letters or digits, one a letter ("NASA", "18F", not "0" or "C"): what a
-    logo's one word can be, where the file name already says the image is a logo."""
+    """A word of two or more letters or digits, one a letter ("NASA", "18F", not "0", "C" or "日"): what a
+    logo's one word can be, where the file name already says the image is a logo, and what an answer
+    must hold to be more than a lone mark (:meth:`Evidence.unsupported`)."""
     return bool(_NAME.search(text))
 
 
