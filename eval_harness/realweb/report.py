@@ -123,8 +123,9 @@ def render_markdown(rows: Sequence[Judged], summary: dict, info: dict, spoken: S
     lines += ["", "## How to read it", "",
               f"Informative images (the author wrote an alt): *grounded* when at least {GROUNDED_SHARE:.0%} of "
               "the answer's content words are in the author's alt (for the product's \"no description\" form, the "
-              "words after its kind label: \"Screenshot: 18F Content Guide\"); *honest* when, failing that, the "
-              "answer is that form saying nothing the page or the image's own text does not say; *hidden* when "
+              "words after its kind label: \"Screenshot: 18F Content Guide\", without where a link goes: \". Link to "
+              "flickr.com\" is no claim about the image); *honest* when, failing that, the answer is that form "
+              "saying nothing the page (its link targets included) or the image's own text does not say; *hidden* when "
               "made decorative; *unanswered* when nothing was written (a screen reader says \"unlabeled image\"); *ungrounded* "
               "otherwise. Author-decorative images (`alt=\"\"`): *decorative right* when the answer hides them. "
               "*Backend*: each image and its page context sent to `POST /api/v1/describe` (SVG files are not sent: "
