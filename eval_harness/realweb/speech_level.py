@@ -37,6 +37,7 @@ DEFAULT_PAGES = 6
 ROLE_SUFFIXES = (("image link", " image link."), ("image", " image."))
 # What Orca says before the role for an image without a name (Chromium's placeholder, DESIGN.md §5).
 PLACEHOLDERS = ("", "Unlabeled", "To get missing image descriptions, open the context menu. Unlabeled")
+STALE_ROLE_WORD = " Unlabeled"  # Chromium's role description, said after a name Orca holds stale (Stop.stale)
 
 
 @dataclass(frozen=True)
@@ -46,19 +47,28 @@ class Stop:
     said: str
     name: str
     role: str  # "image", "image link", or "" when Orca said something else
+    #: Orca said the name and then Chromium's old role description, "Unlabeled" ("Text in image: Rarc daily
+    #: Unlabeled image."): an image it read before its name arrived keeps that word in Orca 43's cache
+    #: (tests/screenreader/README.md, "Pitfalls"). The listener heard the name, and that word too.
+    stale: bool = False
 
 
 def parse_stop(utterances: Sequence[str]) -> Stop:
     """The image's name in one press's speech. Orca may say context first ("figure", "Leaving list."):
     the last utterance ending with an image role holds the name. Chromium's placeholder alone is no
-    name; anything else stays in the name, so a name Orca garbles does not match the tree's."""
+    name; Orca's stale "Unlabeled" after a name comes off it (``Stop.stale``); anything else stays in
+    the name, so a name Orca garbles does not match the tree's."""
     said = " ".join(u.strip() for u in utterances if u.strip())
     for utterance in reversed(utterances):
         text = " ".join(utterance.split())
         for role, suffix in ROLE_SUFFIXES:
             if text == suffix.strip() or text.endswith(suffix):
                 name = text[: -len(suffix)] if text.endswith(suffix) else ""
-                return Stop(said, "" if name in PLACEHOLDERS else name, role)
+                if name in PLACEHOLDERS:
+                    return Stop(said, "", role)
+                if name.endswith(STALE_ROLE_WORD) and name[: -len(STALE_ROLE_WORD)].strip():
+                    return Stop(said, name[: -len(STALE_ROLE_WORD)].strip(), role, stale=True)
+                return Stop(said, name, role)
     return Stop(said, "", "")
 
 
@@ -120,6 +130,8 @@ def answers_for(page: PageSpeech) -> list[Answer]:
         heard, stop = page.heard.get(record.id), page.spoken.get(record.id)
         if heard is not None and not heard.hidden and stop is None:
             notes.append("in the tree, not spoken by next graphic")
+        if stop is not None and stop.stale:
+            notes.append('Orca also said its stale "Unlabeled"')
         note = f"{state.mark or 'none'}: {', '.join(notes)}" if notes else state.mark or "none"
         written = state.mark in WRITTEN_MARKS
         if stop is None:

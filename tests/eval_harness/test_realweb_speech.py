@@ -22,14 +22,15 @@ from eval_harness.realweb.summary import judge_all
     (["To get missing image descriptions, open the context menu. Unlabeled image."], "", "image"),
     (["image."], "", "image"),
     (["figure", "Leaving list.", "A chart of sales image."], "A chart of sales", "image"),
-    # A stale role description after the name stays in the name, so it no longer matches the tree.
-    (["Possibly: A badge Unlabeled image."], "Possibly: A badge Unlabeled", "image"),
+    # Orca's stale role description after the name comes off it, and the stop says it was there.
+    (["Possibly: A badge Unlabeled image."], "Possibly: A badge", "image"),
     (["heading level 2", "Contact us"], "", ""),
 ])
 def test_orcas_role_words_come_off_the_name(utterances, name, role):
     stop = parse_stop(utterances)
     assert (stop.name, stop.role) == (name, role)
     assert stop.said == " ".join(utterances)
+    assert stop.stale == (bool(name) and utterances[-1].endswith(" Unlabeled image."))
 
 
 def stop(name: str, role: str = "image") -> Stop:
