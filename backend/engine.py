@@ -442,7 +442,7 @@ class AltTextEngine:
                 return found
             return self._unsaid(found, context, ocr_text, evidence, image, ocr_title)
         if self._photo_beyond_world(evidence, image, ocr_text, context):
-            return self._unsaid(found, context, ocr_text, evidence, image, ocr_title)
+            return self._unsaid(found, context, ocr_text, evidence, image, ocr_title, kind="photo")
         # The text read in an image larger than any image of text the model learned is not what it shows.
         large = evidence.reads_as_text() is False
         supported = [t for t in [found.description, *found.candidates]
@@ -466,7 +466,7 @@ class AltTextEngine:
         return self.kinds.recognise(image, ocr_text)[0] == "photo"
 
     def _unsaid(self, found: Description, context: PageContext, ocr_text: str, evidence: Evidence,
-                image: Image.Image, ocr_title: str = "") -> Description:
+                image: Image.Image, ocr_title: str = "", kind: str | None = None) -> Description:
         """What is said when none of the model's answers may be. A photograph, when the kind recogniser
         is sure of it: "Photo: <its caption>", or "Photo, no description available". Else the image's own
         text when it reads as words — as its alt for an image the size of the images of text the model
@@ -475,11 +475,12 @@ class AltTextEngine:
         form says: :func:`gist`; a logo's one word is its name: "Logo: Nasa") — else "No description
         available" ("Logo, no description available"). An image that is a link's only content names the
         link, so its honest form also says where the link goes (:func:`link_target`). Always
-        low-confidence."""
+        low-confidence. ``kind``: the kind when the caller has already recognised it."""
         s = self.settings
-        kind = kind_in_file_name(context.file_name)
-        if not kind and self.kinds is not None:
-            kind = self.kinds.recognise(image, ocr_text)[0]
+        if kind is None:
+            kind = kind_in_file_name(context.file_name)
+            if not kind and self.kinds is not None:
+                kind = self.kinds.recognise(image, ocr_text)[0]
         link = link_target(context)
 
         def honest(said_kind: str, supported: str = "") -> Description:
