@@ -37,7 +37,8 @@ log = logging.getLogger("trainer.gate")
 BATCH = 8
 # What the gated figures measure; a served model's figures cached under another version are measured anew.
 # 2: the real-web judge credits an honest form that says the author's words, and reads carry titles (2026-12-07).
-FIGURES_VERSION = 2
+# 3: the engine's honest forms say sites, logo names and link targets; photographs beyond the model's world (2026-12-08).
+FIGURES_VERSION = 3
 # figure -> (+1: higher is better, -1: lower is better; the most it may get worse). Shares move in
 # steps of 1/n: 0.01 is 3 of the ~300 informative dev images, 0.02 of a corpus category about 1 image.
 TOLERANCES: dict[str, tuple[int, float]] = {
