@@ -29,6 +29,7 @@
     const state = remember(el, attr);
     state.written[attr] = value;
     el.setAttribute(attr, value);
+    ns.reread.soon(); // a screen reader may hold what it read before this name (reread.js)
   }
 
   /** Prefix that tells a listener the text is generated (see DESIGN.md §1: low confidence must show). */
@@ -92,6 +93,7 @@
       else el.setAttribute(attr, value);
     }
     originals.delete(el);
+    ns.reread.soon();
   }
 
   /** Forget our copy without touching the element (the page changed it itself). */

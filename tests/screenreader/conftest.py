@@ -23,7 +23,8 @@ from eval_harness.screenreader.session import ScreenReaderSession
 
 PAGES = Path(__file__).resolve().parent / "pages"
 IMAGES = {"photo": (200, 150), "rule": (300, 8), "cart": (48, 48), "banner": (160, 60), "chart": (160, 120),
-          "late-1": (120, 90), "late-2": (120, 90), "late-3": (120, 90), "live-photo": (120, 90), "live-next": (48, 48)}
+          "late-1": (120, 90), "late-2": (120, 90), "late-3": (120, 90), "live-photo": (120, 90), "live-next": (48, 48),
+          "quiet-1": (120, 90), "quiet-2": (120, 90), "quiet-3": (120, 90)}
 
 # What the stand-in backend answers, by file name (docs/api.md fields).
 CANNED = {
@@ -35,6 +36,9 @@ CANNED = {
     "late-1.png": answer("A kitten asleep in a basket", confidence=0.9),
     "late-2.png": answer("A dog catching a ball", confidence=0.9),
     "late-3.png": answer("Two horses in a field", confidence=0.9),
+    "quiet-1.png": answer("A heron standing in reeds", confidence=0.9),
+    "quiet-2.png": answer("A lighthouse at dusk", confidence=0.9),
+    "quiet-3.png": answer("A bowl of ripe cherries", confidence=0.9),
 }
 
 
