@@ -34,7 +34,8 @@
   function signal() {
     timer = 0;
     const marker = document.createElement("div");
-    marker.setAttribute("role", "group"); // an explicit role: kept in the accessibility tree, so its coming and going is a tree change
+    // An explicit role keeps it in the accessibility tree, so its coming and going is a tree change.
+    marker.setAttribute("role", "group");
     ensureRoot().appendChild(marker);
     setTimeout(() => marker.remove(), HOLD_MS);
   }
