@@ -13,6 +13,9 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import unquote
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from eval_harness.screenreader.desktop import HERE, SYSTEM_PYTHON, Desktop, DesktopError, Orca
 from tests.e2e.browser import CHROMIUM, EXTENSION, ExtensionBrowser, chromium_args
@@ -85,7 +88,7 @@ class ScreenReaderSession:
 
     def open(self, url: str, title: str | None = None, timeout: float = 20.0) -> list[str]:
         """Load `url` from the address bar; returns what Orca said until it finished reading the page
-        (its "Finished loading TITLE.", any title when `title` is None)."""
+        (its "Finished loading TITLE."; without `title`, the loaded page's own)."""
         mark = self.speech.mark()
         self.desktop.key("ctrl+l")
         # Type only once Orca is in the address bar: before that, browse mode takes letters as its keys.
@@ -94,7 +97,17 @@ class ScreenReaderSession:
             raise DesktopError(f"Ctrl+L did not reach Chromium's address bar; Orca said {said!r}")
         self.desktop.type(url)
         self.desktop.key("Return")
-        done = (lambda s: f"Finished loading {title}." in s) if title else \
+        # The page itself first: under load Orca can report a load before the typed address has
+        # replaced the page (a fresh-clone run once read a page mid-navigation), so without a title
+        # the one to wait for is the loaded page's own.
+        wanted = unquote(url)
+        try:
+            self.page.wait_for_url(lambda current: unquote(current) == wanted, wait_until="load",
+                                   timeout=timeout * 1000)
+        except PlaywrightTimeout as error:
+            raise DesktopError(f"Chromium did not load {url} in {timeout:.0f}s; it shows {self.page.url}") from error
+        title = " ".join((title or self.page.title()).split())
+        done = (lambda s: any(" ".join(u.split()) == f"Finished loading {title}." for u in s)) if title else \
             (lambda s: any(u.startswith("Finished loading") for u in s))
         said = self.speech.wait_for(done, timeout, settle=0.8, mark=mark)
         if not done(said):
