@@ -97,9 +97,9 @@ class ScreenReaderSession:
             raise DesktopError(f"Ctrl+L did not reach Chromium's address bar; Orca said {said!r}")
         self.desktop.type(url)
         self.desktop.key("Return")
-        # The page itself first: under load Orca can report a load before the typed address has
-        # replaced the page (a fresh-clone run once read a page mid-navigation), so without a title
-        # the one to wait for is the loaded page's own.
+        # The page itself first: a fresh-clone run under load once read a page mid-navigation after
+        # Orca had said some "Finished loading" (the cause was not caught), so the typed address must
+        # have loaded, and Orca must have said that page's title.
         wanted = unquote(url)
         try:
             self.page.wait_for_url(lambda current: unquote(current) == wanted, wait_until="load",
